@@ -1,0 +1,16 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Flatpeak.Devices.Api.Accounts;
+
+internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
+{
+    public void Configure(EntityTypeBuilder<ApiKey> key)
+    {
+        key.ToTable("api_keys");
+        key.HasKey(k => k.Id);
+        key.Property(k => k.AccountId).UseCollation("C");
+        key.Property(k => k.KeyPrefix).HasMaxLength(32);
+        key.HasIndex(k => k.KeyHash).IsUnique();
+    }
+}

@@ -1,0 +1,107 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Flatpeak.Devices.Api.Accounts;
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Flatpeak.Devices.Api.Auth;
+
+public sealed record LoginResponse(string BearerToken, int ExpiresIn, bool LiveMode);
+
+public static class LoginEndpoints
+{
+    public const string BasicChallenge = "Basic realm=\"Flatpeak Devices\", charset=\"UTF-8\"";
+
+    public static IEndpointRouteBuilder MapLogin(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/login", Login)
+            .WithName("login")
+            .WithTags("Authentication")
+            .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token")
+            .ProducesApiError(StatusCodes.Status401Unauthorized)
+            .AllowAnonymous();
+        return routes;
+    }
+
+    public static async Task<Results<Ok<LoginResponse>, JsonHttpResult<ApiError>>> Login(
+        HttpContext http, DevicesDbContext db, TokenIssuer tokens, CancellationToken cancellationToken)
+    {
+        if (!TryReadBasic(http.Request.Headers.Authorization.ToString(), out var accountId, out var apiKey))
+        {
+            return Unauthorized(http, "credentials_missing", "Send HTTP Basic credentials: the account id as the user name and an API key as the password.");
+        }
+
+        var mode = ApiKeySecrets.ModeOf(apiKey);
+        if (mode is null || !ObjectIds.IsValid(accountId, ObjectIds.Account))
+        {
+            return InvalidCredentials(http);
+        }
+
+        var presented = ApiKeySecrets.Hash(apiKey);
+        var candidates = await db.ApiKeys
+            .Where(k => k.AccountId == accountId && k.LiveMode == mode && k.TimeRevoked == null)
+            .Select(k => k.KeyHash)
+            .ToListAsync(cancellationToken);
+        var matched = false;
+        foreach (var stored in candidates)
+        {
+            matched |= CryptographicOperations.FixedTimeEquals(stored, presented);
+        }
+
+        if (!matched)
+        {
+            return InvalidCredentials(http);
+        }
+
+        return TypedResults.Ok(new LoginResponse(tokens.Issue(accountId, mode.Value), tokens.LifetimeSeconds, mode.Value));
+    }
+
+    private static JsonHttpResult<ApiError> InvalidCredentials(HttpContext http) =>
+        Unauthorized(http, "credentials_invalid", "The account id or API key is not valid, or the key has been revoked.");
+
+    private static JsonHttpResult<ApiError> Unauthorized(HttpContext http, string code, string message)
+    {
+        http.Response.Headers.WWWAuthenticate = BasicChallenge;
+        return TypedResults.Json(ApiErrors.Create(http, StatusCodes.Status401Unauthorized, code, message),
+            Common.Json.ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status401Unauthorized);
+    }
+
+    private static bool TryReadBasic(string header, out string accountId, out string apiKey)
+    {
+        accountId = apiKey = string.Empty;
+        if (!AuthenticationHeaderValue.TryParse(header, out var value) ||
+            !string.Equals(value.Scheme, "Basic", StringComparison.OrdinalIgnoreCase) || value.Parameter is null)
+        {
+            return false;
+        }
+
+        Span<byte> decoded = stackalloc byte[512];
+        if (!Convert.TryFromBase64String(value.Parameter, decoded, out var length))
+        {
+            return false;
+        }
+
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(decoded[..length]);
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            return false;
+        }
+
+        accountId = text[..colon];
+        apiKey = text[(colon + 1)..];
+        return true;
+    }
+}

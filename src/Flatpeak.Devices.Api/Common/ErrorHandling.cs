@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Flatpeak.Devices.Api.Common.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace Flatpeak.Devices.Api.Common;
+
+/// <summary>
+/// Turns every failure that does not come from a handler (unreadable bodies, wrong content types,
+/// unmatched routes, unhandled exceptions) into the API's error object.
+/// </summary>
+public static class ErrorHandling
+{
+    public static IServiceCollection AddApiErrors(this IServiceCollection services)
+    {
+        // Minimal APIs then throw BadHttpRequestException for unreadable bodies instead of writing an empty 400,
+        // so that the exception handler below answers them with the error object.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddExceptionHandler(o =>
+        {
+            o.ExceptionHandler = WriteExceptionAsync;
+            // A body the client got wrong is the client's fault, not an error of ours to log with a stack trace.
+            o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException;
+        });
+        return services;
+    }
+
+    public static IApplicationBuilder UseApiErrors(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(context =>
+        {
+            var http = context.HttpContext;
+            var status = http.Response.StatusCode;
+            var (code, message) = status switch
+            {
+                StatusCodes.Status404NotFound => ("resource_not_found", $"No endpoint at {http.Request.Method} {http.Request.Path}."),
+                StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}."),
+                StatusCodes.Status403Forbidden => ("forbidden", "This token may not do that."),
+                _ => ("request_failed", "The request could not be served."),
+            };
+            return ApiErrors.WriteAsync(http, status, code, message);
+        });
+        return app;
+    }
+
+    /// <summary>Declares, for the OpenAPI document, that an endpoint answers each of <paramref name="statuses"/> with the error object.</summary>
+    public static TBuilder ProducesApiError<TBuilder>(this TBuilder builder, params int[] statuses)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        foreach (var status in statuses)
+        {
+            builder.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(ApiError), ["application/json"]));
+        }
+
+        return builder;
+    }
+
+    /// <summary>The failures every authenticated endpoint can answer with.</summary>
+    public static TBuilder ProducesErrorsOfAuthenticatedEndpoints<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status500InternalServerError);
+
+    /// <summary>The exception handler's response: client faults by their kind, anything else a 500 that tells nothing of our internals.</summary>
+    private static async Task WriteExceptionAsync(HttpContext http)
+    {
+        switch (http.Features.Get<IExceptionHandlerFeature>()?.Error)
+        {
+            case BadHttpRequestException { InnerException: JsonException jsonError }:
+                var options = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+                var (code, message, param) = JsonErrors.Describe(jsonError, options);
+                await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, code, message, param);
+                break;
+            case BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType }:
+                await ApiErrors.WriteAsync(http, StatusCodes.Status415UnsupportedMediaType, "content_type_invalid",
+                    "Send the body as JSON with 'Content-Type: application/json'.");
+                break;
+            case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
+                await ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large.");
+                break;
+            case BadHttpRequestException:
+                await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid", "The request body must be a JSON object.");
+                break;
+            default:
+                await ApiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, "internal_error",
+                    "Something went wrong on our side. Quote the request_id if you contact us.");
+                break;
+        }
+    }
+}

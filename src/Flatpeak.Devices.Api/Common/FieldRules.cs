@@ -1,0 +1,33 @@
+using FluentValidation;
+
+namespace Flatpeak.Devices.Api.Common;
+
+/// <summary>Rules shared by every request validator, with Flatpeak-style codes (<c>&lt;field&gt;_missing</c>, <c>&lt;field&gt;_invalid</c>).</summary>
+public static class FieldRules
+{
+    public const int MaxTextLength = 255;
+
+    public static IRuleBuilderOptions<T, string?> RequiredText<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
+        rule.NotNull().WithErrorCode(Missing(wireName)).WithMessage($"{wireName} is required.")
+            .Must(t => Validation.IsCleanText(t)).WithErrorCode(Invalid(wireName)).WithMessage(CleanTextMessage(wireName));
+
+    public static IRuleBuilderOptions<T, string?> OptionalText<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
+        rule.Must(t => t is null || Validation.IsCleanText(t)).WithErrorCode(Invalid(wireName)).WithMessage(CleanTextMessage(wireName));
+
+    public static IRuleBuilderOptions<T, double?> Between<T>(this IRuleBuilder<T, double?> rule, string wireName, double min, double max) =>
+        rule.Must(v => v is null || (v >= min && v <= max)).WithErrorCode(Invalid(wireName))
+            .WithMessage($"{wireName} must be a number from {min} to {max}.");
+
+    public static IRuleBuilderOptions<T, double?> NotNegative<T>(this IRuleBuilder<T, double?> rule, string wireName) =>
+        rule.Must(v => v is null || (v >= 0 && double.IsFinite(v.Value))).WithErrorCode(Invalid(wireName))
+            .WithMessage($"{wireName} must be a number of at least 0.");
+
+    public static string Missing(string wireName) => LastSegment(wireName) + "_missing";
+
+    public static string Invalid(string wireName) => LastSegment(wireName) + "_invalid";
+
+    private static string CleanTextMessage(string wireName) =>
+        $"{wireName} must be 1 to {MaxTextLength} characters, without control characters.";
+
+    private static string LastSegment(string wireName) => wireName[(wireName.LastIndexOf('.') + 1)..];
+}

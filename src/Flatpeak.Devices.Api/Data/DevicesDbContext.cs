@@ -1,0 +1,17 @@
+using Flatpeak.Devices.Api.Accounts;
+using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.Locations;
+using Microsoft.EntityFrameworkCore;
+
+namespace Flatpeak.Devices.Api.Data;
+
+public sealed class DevicesDbContext(DbContextOptions<DevicesDbContext> options) : DbContext(options)
+{
+    public DbSet<Account> Accounts => Set<Account>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Location> Locations => Set<Location>();
+    public DbSet<Device> Devices => Set<Device>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(DevicesDbContext).Assembly);
+}

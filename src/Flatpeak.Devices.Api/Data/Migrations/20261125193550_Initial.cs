@@ -1,0 +1,160 @@
+﻿using System;
+using System.Collections.Generic;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace Flatpeak.Devices.Api.Data.Migrations
+{
+    /// <inheritdoc />
+    public partial class Initial : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "accounts",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    name = table.Column<string>(type: "character varying(255)", maxLength: 255, nullable: false),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_accounts", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "api_keys",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    key_hash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    key_prefix = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    time_revoked = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_api_keys", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_api_keys_accounts_account_id",
+                        column: x => x.account_id,
+                        principalTable: "accounts",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "devices",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    reference_id = table.Column<string>(type: "text", nullable: false),
+                    type = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    locations = table.Column<List<string>>(type: "text[]", nullable: false),
+                    manufacturer = table.Column<string>(type: "text", nullable: true),
+                    model_code = table.Column<string>(type: "text", nullable: true),
+                    model_name = table.Column<string>(type: "text", nullable: true),
+                    power_rating_import_kwh = table.Column<double>(type: "double precision", nullable: true),
+                    capacity_kwh = table.Column<double>(type: "double precision", nullable: true),
+                    power_rating_export_kwh = table.Column<double>(type: "double precision", nullable: true),
+                    pv_azimuth = table.Column<double>(type: "double precision", nullable: true),
+                    pv_tilt = table.Column<double>(type: "double precision", nullable: true),
+                    pv_terrain_shading = table.Column<bool>(type: "boolean", nullable: true),
+                    pv_forecasts_enabled = table.Column<bool>(type: "boolean", nullable: true),
+                    install_date = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    last_seen = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_devices", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_devices_accounts_account_id",
+                        column: x => x.account_id,
+                        principalTable: "accounts",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "locations",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    reference_id = table.Column<string>(type: "text", nullable: true),
+                    customer_id = table.Column<string>(type: "text", nullable: true),
+                    address_line1 = table.Column<string>(type: "text", nullable: true),
+                    address_line2 = table.Column<string>(type: "text", nullable: true),
+                    city = table.Column<string>(type: "text", nullable: true),
+                    state = table.Column<string>(type: "text", nullable: true),
+                    post_code = table.Column<string>(type: "text", nullable: true),
+                    country_code = table.Column<string>(type: "text", nullable: true),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_locations", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_locations_accounts_account_id",
+                        column: x => x.account_id,
+                        principalTable: "accounts",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_api_keys_account_id",
+                table: "api_keys",
+                column: "account_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_api_keys_key_hash",
+                table: "api_keys",
+                column: "key_hash",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_devices_account_id_live_mode_id",
+                table: "devices",
+                columns: new[] { "account_id", "live_mode", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_devices_locations",
+                table: "devices",
+                column: "locations")
+                .Annotation("Npgsql:IndexMethod", "gin");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_locations_account_id_live_mode_id",
+                table: "locations",
+                columns: new[] { "account_id", "live_mode", "id" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "api_keys");
+
+            migrationBuilder.DropTable(
+                name: "devices");
+
+            migrationBuilder.DropTable(
+                name: "locations");
+
+            migrationBuilder.DropTable(
+                name: "accounts");
+        }
+    }
+}

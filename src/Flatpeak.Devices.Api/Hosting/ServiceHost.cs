@@ -1,0 +1,39 @@
+using Flatpeak.Devices.Api.Accounts;
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Data;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Flatpeak.Devices.Api.Hosting;
+
+public static class ServiceHost
+{
+    public static IServiceCollection AddServiceBasics(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ObjectIds>();
+        services.AddHostedService<MigrateOnStartup>();
+        return services;
+    }
+
+    /// <summary>Runs an operator command when the arguments name one, otherwise serves HTTP until stopped.</summary>
+    public static async Task<int> RunServiceOrCommandAsync(this WebApplication app, string[] args)
+    {
+        if (OperatorCommands.IsInvocation(args))
+        {
+            return await OperatorCommands.RunAsync(app.Services, args, Console.Out, Console.Error);
+        }
+
+        await app.RunAsync();
+        return 0;
+    }
+
+    /// <summary>Applies pending migrations before the server takes requests (hosted services start first).</summary>
+    private sealed class MigrateOnStartup(IServiceProvider services, IOptions<DatabaseOptions> options) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) =>
+            options.Value.MigrateOnStartup ? services.MigrateDatabaseAsync(cancellationToken) : Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

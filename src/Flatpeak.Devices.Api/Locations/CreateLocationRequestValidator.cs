@@ -1,0 +1,32 @@
+using Flatpeak.Devices.Api.Common;
+using FluentValidation;
+
+namespace Flatpeak.Devices.Api.Locations;
+
+public sealed class CreateLocationRequestValidator : AbstractValidator<CreateLocationRequest>
+{
+    public CreateLocationRequestValidator()
+    {
+        RuleLevelCascadeMode = CascadeMode.Stop;
+        RuleFor(r => r.ReferenceId).OptionalText("reference_id");
+        RuleFor(r => r.CustomerId).OptionalText("customer_id");
+        RuleFor(r => r.PostalAddress).SetValidator(new PostalAddressValidator()!).When(r => r.PostalAddress is not null);
+    }
+
+    private sealed class PostalAddressValidator : AbstractValidator<PostalAddress>
+    {
+        public PostalAddressValidator()
+        {
+            RuleLevelCascadeMode = CascadeMode.Stop;
+            RuleFor(a => a.AddressLine1).OptionalText("postal_address.address_line1");
+            RuleFor(a => a.AddressLine2).OptionalText("postal_address.address_line2");
+            RuleFor(a => a.City).OptionalText("postal_address.city");
+            RuleFor(a => a.State).OptionalText("postal_address.state");
+            RuleFor(a => a.PostCode).OptionalText("postal_address.post_code");
+            RuleFor(a => a.CountryCode)
+                .Must(CountryCodes.IsAssigned).When(a => a.CountryCode is not null)
+                .WithErrorCode("country_code_invalid")
+                .WithMessage("postal_address.country_code must be an ISO 3166-1 alpha-2 code in capitals, such as 'GB'.");
+        }
+    }
+}

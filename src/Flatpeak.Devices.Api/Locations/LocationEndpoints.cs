@@ -1,0 +1,74 @@
+using Flatpeak.Devices.Api.Auth;
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Flatpeak.Devices.Api.Locations;
+
+public static class LocationEndpoints
+{
+    public static IServiceCollection AddLocations(this IServiceCollection services) =>
+        services.AddSingleton<FluentValidation.IValidator<CreateLocationRequest>, CreateLocationRequestValidator>();
+
+    public static IEndpointRouteBuilder MapLocations(this IEndpointRouteBuilder routes)
+    {
+        var locations = routes.MapGroup("/locations").WithTags("Locations").RequireAuthorization()
+            .ProducesErrorsOfAuthenticatedEndpoints();
+
+        locations.MapPost("/", Create)
+            .WithName("location_create")
+            .WithSummary("Create a location")
+            .WithValidation<CreateLocationRequest>();
+
+        locations.MapGet("/{id}", Get)
+            .WithName("location_get")
+            .WithSummary("Retrieve a location")
+            .ProducesApiError(StatusCodes.Status404NotFound);
+
+        return routes;
+    }
+
+    public static async Task<Created<LocationResponse>> Create(
+        CreateLocationRequest request, Caller caller, DevicesDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().TruncateToSeconds();
+        var location = new Location
+        {
+            Id = ObjectIds.New(ObjectIds.Location, now),
+            AccountId = caller.AccountId,
+            LiveMode = caller.LiveMode,
+            ReferenceId = request.ReferenceId,
+            CustomerId = request.CustomerId,
+            AddressLine1 = request.PostalAddress?.AddressLine1,
+            AddressLine2 = request.PostalAddress?.AddressLine2,
+            City = request.PostalAddress?.City,
+            State = request.PostalAddress?.State,
+            PostCode = request.PostalAddress?.PostCode,
+            CountryCode = request.PostalAddress?.CountryCode,
+            TimeCreated = now,
+        };
+        db.Locations.Add(location);
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Created($"/locations/{location.Id}", LocationResponse.From(location, []));
+    }
+
+    public static async Task<Results<Ok<LocationResponse>, NotFound<ApiError>>> Get(
+        string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
+    {
+        var location = await db.Locations
+            .Where(l => l.Id == id && l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode)
+            .SingleOrDefaultAsync(cancellationToken);
+        if (location is null)
+        {
+            return ApiErrors.NotFound(http, "location", id);
+        }
+
+        var devices = await db.Devices
+            .Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.LocationIds.Contains(id))
+            .OrderByDescending(d => d.Id)
+            .Select(d => d.Id)
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(LocationResponse.From(location, devices));
+    }
+}

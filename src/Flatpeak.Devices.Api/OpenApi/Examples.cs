@@ -1,0 +1,91 @@
+using Microsoft.OpenApi.Models;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Flatpeak.Devices.Api.OpenApi;
+
+/// <summary>The seed request and response of create-a-device.txt as the examples of POST /devices.</summary>
+internal sealed class Examples : IOperationFilter
+{
+    public const string CreateDeviceRequest = """
+        {
+          "reference_id": "DEV1234567890",
+          "type": "BATTERY_SYSTEM",
+          "locations": ["loc_641b90b758fb8e6293716e40"],
+          "manufacturer": "Nova Systems",
+          "model_code": "PICOXN2",
+          "model_name": "Pico Ultimate",
+          "properties": {
+            "power_rating_import_kwh": 14.2,
+            "capacity_kwh": 123,
+            "power_rating_export_kwh": 7,
+            "pv_azimuth": 0,
+            "pv_tilt": 23,
+            "pv_terrain_shading": false,
+            "pv_forecasts_enabled": false,
+            "install_date": "2022-03-22T11:12:21Z"
+          }
+        }
+        """;
+
+    public const string DeviceResponse = """
+        {
+          "id": "dev_63a6087272941ef077a8fd3e",
+          "object": "device",
+          "live_mode": true,
+          "reference_id": "DEV1234567890",
+          "type": "BATTERY_SYSTEM",
+          "locations": ["loc_641b90b758fb8e6293716e40"],
+          "manufacturer": "Nova Systems",
+          "model_code": "PICOXN2",
+          "model_name": "Pico Ultimate",
+          "time_created": "2022-01-24T14:15:22Z",
+          "account_id": "acc_661677911f2197045e6cf1b1",
+          "properties": {
+            "power_rating_import_kwh": 14.2,
+            "capacity_kwh": 123,
+            "power_rating_export_kwh": 7,
+            "pv_azimuth": 0,
+            "pv_tilt": 23,
+            "pv_terrain_shading": false,
+            "pv_forecasts_enabled": false,
+            "install_date": "2022-03-22T11:12:21Z"
+          },
+          "last_seen": "2022-03-22T11:12:21Z"
+        }
+        """;
+
+    public const string Error = """
+        {
+          "object": "error",
+          "live_mode": false,
+          "context": "api.device_create",
+          "type": "invalid_request",
+          "code": "reference_id_missing",
+          "message": "reference_id is required.",
+          "param": "reference_id",
+          "request_id": "req_6744c0a1e3b0c4d2a1000001",
+          "time_created": "2022-01-24T14:15:22Z"
+        }
+        """;
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        if (operation.OperationId == "device_create")
+        {
+            if (operation.RequestBody?.Content.TryGetValue("application/json", out var body) == true)
+            {
+                body.Example = OpenApiAnyFactory.CreateFromJson(CreateDeviceRequest);
+            }
+
+            if (operation.Responses.TryGetValue("201", out var created) && created.Content.TryGetValue("application/json", out var device))
+            {
+                device.Example = OpenApiAnyFactory.CreateFromJson(DeviceResponse);
+            }
+
+            if (operation.Responses.TryGetValue("400", out var bad) && bad.Content.TryGetValue("application/json", out var error))
+            {
+                error.Example = OpenApiAnyFactory.CreateFromJson(Error);
+            }
+        }
+    }
+}

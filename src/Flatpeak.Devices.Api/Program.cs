@@ -1,0 +1,33 @@
+using Flatpeak.Devices.Api.Accounts;
+using Flatpeak.Devices.Api.Auth;
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Common.Json;
+using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.Hosting;
+using Flatpeak.Devices.Api.Locations;
+using Flatpeak.Devices.Api.OpenApi;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddOperatorCommands(args);
+builder.AddApiAuthentication();
+builder.Services
+    .AddServiceBasics()
+    .AddApiJson()
+    .AddApiErrors()
+    .AddDevicesData(builder.Configuration)
+    .AddApiDocumentation()
+    .AddLocations()
+    .AddDevices();
+
+var app = builder.Build();
+app.UseRequestIds();
+app.UseApiErrors();
+app.UseApiDocumentation();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapLogin();
+app.MapLocations();
+app.MapDevices();
+
+return await app.RunServiceOrCommandAsync(args);

@@ -1,0 +1,95 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Flatpeak.Devices.Api.Accounts;
+using Flatpeak.Devices.Api.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flatpeak.Devices.Tests.Infrastructure;
+
+/// <summary>One PostgreSQL and one service per test run, shared by every integration test.</summary>
+public sealed class ApiFixture : IAsyncLifetime
+{
+    public const string SigningKey = "test-signing-key-of-the-flatpeak-devices-tests-0123456789";
+    public const string Issuer = "flatpeak-devices";
+
+    private TestPostgres? _postgres;
+
+    public TestPostgres Postgres => _postgres ?? throw new InvalidOperationException("Not started.");
+
+    public WebApplicationFactory<Program> Factory { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _postgres = await TestPostgres.StartAsync();
+        Factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment("Testing");
+            web.UseSetting("ConnectionStrings:Postgres", _postgres.ConnectionString);
+            web.UseSetting("Auth:SigningKey", SigningKey);
+            web.UseSetting("Auth:Issuer", Issuer);
+        });
+        // Starting the server applies the migrations.
+        Factory.CreateClient().Dispose();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+    }
+
+    public HttpClient Client(string? bearerToken = null)
+    {
+        var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        if (bearerToken is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+        }
+
+        return client;
+    }
+
+    public async Task ResetDatabaseAsync()
+    {
+        await using var scope = Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+        await db.Database.ExecuteSqlRawAsync("TRUNCATE devices, locations, api_keys, accounts RESTART IDENTITY CASCADE");
+    }
+
+    /// <summary>Creates an account through the operator command's own code, as an operator would.</summary>
+    public async Task<AccountCreated> CreateAccountAsync(string name = "Acme")
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await OperatorCommands.RunAsync(Factory.Services, ["accounts", "create", "--name", name], stdout, stderr);
+        Assert.True(exit == 0, stderr.ToString());
+        return JsonSerializer.Deserialize(stdout.ToString(), Flatpeak.Devices.Api.Common.Json.ApiJsonContext.Default.AccountCreated)!;
+    }
+
+    public async Task<string> LoginAsync(string accountId, string apiKey)
+    {
+        using var client = Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/login");
+        request.Headers.Authorization = BasicAuth(accountId, apiKey);
+        using var response = await client.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return body.GetProperty("bearer_token").GetString()!;
+    }
+
+    public static AuthenticationHeaderValue BasicAuth(string user, string password) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
+}
+
+[CollectionDefinition(Name)]
+public sealed class ApiTestGroup : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "api";
+}

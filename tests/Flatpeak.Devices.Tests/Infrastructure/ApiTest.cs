@@ -1,0 +1,72 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Flatpeak.Devices.Api.Accounts;
+
+namespace Flatpeak.Devices.Tests.Infrastructure;
+
+/// <summary>Base of the integration tests: a clean database before each test, and the helpers every test needs.</summary>
+[Collection(ApiTestGroup.Name)]
+public abstract class ApiTest(ApiFixture api) : IAsyncLifetime
+{
+    protected ApiFixture Api { get; } = api;
+
+    public Task InitializeAsync() => Api.ResetDatabaseAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    /// <summary>A fresh account and a client logged in with its key of the given mode.</summary>
+    protected async Task<(AccountCreated Account, HttpClient Client)> SignInAsync(bool liveMode = false, string name = "Acme")
+    {
+        var account = await Api.CreateAccountAsync(name);
+        var token = await Api.LoginAsync(account.AccountId, liveMode ? account.LiveKey : account.TestKey);
+        return (account, Api.Client(token));
+    }
+
+    protected static async Task<string> CreateLocationAsync(HttpClient client, string body = "{}")
+    {
+        using var response = await PostJsonAsync(client, "/locations", body);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
+    }
+
+    protected static Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json) =>
+        client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+
+    protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>
+        await response.Content.ReadFromJsonAsync<JsonElement>();
+
+    /// <summary>Asserts every field of the API's error object.</summary>
+    protected static async Task<JsonElement> AssertErrorAsync(
+        HttpResponseMessage response, HttpStatusCode status, string context, string code, string? param = null, bool liveMode = false)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var error = await ReadJsonAsync(response);
+        var requestId = Assert.Single(response.Headers.GetValues("Request-Id"));
+        Assert.Equal(
+            ["object", "live_mode", "context", "type", "code", "message", "param", "request_id", "time_created"],
+            error.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("error", error.GetProperty("object").GetString());
+        Assert.Equal(liveMode, error.GetProperty("live_mode").GetBoolean());
+        Assert.Equal(context, error.GetProperty("context").GetString());
+        var expectedType = (int)status switch { 429 => "rate_limit", >= 500 => "api_error", _ => "invalid_request" };
+        Assert.Equal(expectedType, error.GetProperty("type").GetString());
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
+        if (param is null)
+        {
+            Assert.Equal(JsonValueKind.Null, error.GetProperty("param").ValueKind);
+        }
+        else
+        {
+            Assert.Equal(param, error.GetProperty("param").GetString());
+        }
+
+        Assert.Equal(requestId, error.GetProperty("request_id").GetString());
+        Assert.Matches("^req_[0-9a-f]{24}$", requestId);
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", error.GetProperty("time_created").GetString());
+        return error;
+    }
+}
