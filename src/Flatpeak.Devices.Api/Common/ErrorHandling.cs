@@ -37,9 +37,16 @@ public static class ErrorHandling
             {
                 StatusCodes.Status404NotFound => ("resource_not_found", $"No endpoint at {http.Request.Method} {http.Request.Path}."),
                 StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}."),
+                StatusCodes.Status415UnsupportedMediaType => ("content_type_invalid", "Send the body as JSON with 'Content-Type: application/json'."),
                 StatusCodes.Status403Forbidden => ("forbidden", "This token may not do that."),
                 _ => ("request_failed", "The request could not be served."),
             };
+            if (status is StatusCodes.Status405MethodNotAllowed or StatusCodes.Status415UnsupportedMediaType)
+            {
+                // Routing refused the request before choosing an endpoint; name the operation the path belongs to all the same.
+                http.SetEndpoint(RoutedEndpoints.Find(http));
+            }
+
             return ApiErrors.WriteAsync(http, status, code, message);
         });
         return app;

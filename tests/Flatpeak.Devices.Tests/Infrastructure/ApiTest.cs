@@ -3,6 +3,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Flatpeak.Devices.Api.Accounts;
+using Flatpeak.Devices.Api.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Flatpeak.Devices.Tests.Infrastructure;
 
@@ -36,6 +39,12 @@ public abstract class ApiTest(ApiFixture api) : IAsyncLifetime
 
     protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>();
+
+    protected async Task AssertNoDevicesAsync()
+    {
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Devices.CountAsync());
+    }
 
     /// <summary>Asserts every field of the API's error object.</summary>
     protected static async Task<JsonElement> AssertErrorAsync(

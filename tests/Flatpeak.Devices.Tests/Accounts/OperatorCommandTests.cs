@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Flatpeak.Devices.Tests.Infrastructure;
+
+namespace Flatpeak.Devices.Tests.Accounts;
+
+/// <summary>The operator commands, run as an operator runs them: the built service with arguments, in its own process.</summary>
+public sealed class OperatorCommandTests(ApiFixture api) : ApiTest(api)
+{
+    [Fact]
+    public async Task Accounts_create_prints_exactly_one_json_line_with_an_account_and_two_working_keys()
+    {
+        var (exit, stdout, stderr) = await RunServiceAsync("accounts", "create", "--name", "Acme");
+
+        Assert.True(exit == 0, stderr);
+        var line = Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var created = JsonDocument.Parse(line).RootElement;
+        Assert.Equal(["account_id", "test_key", "live_key"], created.EnumerateObject().Select(p => p.Name));
+        var accountId = created.GetProperty("account_id").GetString()!;
+        Assert.Matches("^acc_[0-9a-f]{24}$", accountId);
+        Assert.Matches("^sk_test_[0-9a-f]{48}$", created.GetProperty("test_key").GetString());
+        Assert.Matches("^sk_live_[0-9a-f]{48}$", created.GetProperty("live_key").GetString());
+
+        await Api.LoginAsync(accountId, created.GetProperty("test_key").GetString()!);
+        await Api.LoginAsync(accountId, created.GetProperty("live_key").GetString()!);
+    }
+
+    [Fact]
+    public async Task Keys_create_prints_a_new_key_and_keys_revoke_stops_it_logging_in()
+    {
+        var account = await Api.CreateAccountAsync();
+
+        var (exit, stdout, stderr) = await RunServiceAsync("keys", "create", "--account", account.AccountId, "--mode", "live");
+        Assert.True(exit == 0, stderr);
+        var key = stdout.Trim();
+        Assert.Matches("^sk_live_[0-9a-f]{48}$", key);
+        await Api.LoginAsync(account.AccountId, key);
+
+        (exit, _, stderr) = await RunServiceAsync("keys", "revoke", "--account", account.AccountId, "--key", key);
+        Assert.True(exit == 0, stderr);
+
+        using var client = Api.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/login");
+        request.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, key);
+        using var response = await client.SendAsync(request);
+        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "api.login", "credentials_invalid");
+        // The account's other keys still work.
+        await Api.LoginAsync(account.AccountId, account.LiveKey);
+    }
+
+    [Theory]
+    [InlineData("accounts")]
+    [InlineData("accounts", "create")]
+    [InlineData("accounts", "create", "--name")]
+    [InlineData("keys", "create", "--account", "acc_000000000000000000000000", "--mode", "staging")]
+    [InlineData("keys", "delete")]
+    public async Task A_wrong_command_line_prints_the_usage_and_exits_2(params string[] args)
+    {
+        var (exit, stdout, stderr) = await RunServiceAsync(args);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(stdout);
+        Assert.Contains("usage:", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keys_create_for_an_unknown_account_exits_1()
+    {
+        var (exit, stdout, stderr) = await RunServiceAsync("keys", "create", "--account", "acc_000000000000000000000000", "--mode", "test");
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.Contains("no such account", stderr, StringComparison.Ordinal);
+    }
+
+    private async Task<(int Exit, string Stdout, string Stderr)> RunServiceAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Flatpeak.Devices.Api.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["ConnectionStrings__Postgres"] = Api.Postgres.ConnectionString;
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
