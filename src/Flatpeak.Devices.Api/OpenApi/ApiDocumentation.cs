@@ -1,6 +1,10 @@
 using Flatpeak.Devices.Api.Auth;
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.Locations;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi.Any;
 using Microsoft.OpenApi.Models;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -84,20 +88,87 @@ public static class ApiDocumentation
         }
     }
 
+    /// <summary>What the validators enforce, stated in the schemas, so that the document tells a client the same rules.</summary>
     private sealed class WireSchemas : ISchemaFilter
     {
         public void Apply(OpenApiSchema schema, SchemaFilterContext context)
         {
-            if (context.MemberInfo?.DeclaringType == typeof(Devices.CreateDeviceRequest) && context.MemberInfo.Name == nameof(Devices.CreateDeviceRequest.Type)
-                || context.MemberInfo?.DeclaringType == typeof(Devices.DeviceResponse) && context.MemberInfo.Name == nameof(Devices.DeviceResponse.Type))
+            var properties = schema.Properties;
+            if (context.Type == typeof(CreateDeviceRequest))
             {
-                schema.Enum = [.. Devices.DeviceTypes.All.Select(t => (Microsoft.OpenApi.Any.IOpenApiAny)new Microsoft.OpenApi.Any.OpenApiString(t))];
+                schema.Required = new SortedSet<string>(["reference_id", "type", "locations"]);
+                Text(properties["reference_id"], required: true);
+                Enum(properties["type"], DeviceTypes.All, required: true);
+                var locations = properties["locations"];
+                locations.Nullable = false;
+                locations.MinItems = 1;
+                locations.MaxItems = CreateDeviceRequestValidator.MaxLocations;
+                locations.UniqueItems = true;
+                locations.Items.Pattern = IdPattern(ObjectIds.Location);
+                Text(properties["manufacturer"]);
+                Text(properties["model_code"]);
+                Text(properties["model_name"]);
             }
+            else if (context.Type == typeof(DeviceProperties))
+            {
+                properties["power_rating_import_kwh"].Minimum = 0;
+                properties["capacity_kwh"].Minimum = 0;
+                properties["power_rating_export_kwh"].Minimum = 0;
+                (properties["pv_azimuth"].Minimum, properties["pv_azimuth"].Maximum) = (-180, 180);
+                (properties["pv_tilt"].Minimum, properties["pv_tilt"].Maximum) = (0, 90);
+            }
+            else if (context.Type == typeof(DeviceResponse))
+            {
+                Enum(properties["type"], DeviceTypes.All, required: true);
+                properties["id"].Pattern = IdPattern(ObjectIds.Device);
+                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
+                properties["locations"].Items.Pattern = IdPattern(ObjectIds.Location);
+            }
+            else if (context.Type == typeof(CreateLocationRequest))
+            {
+                Text(properties["reference_id"]);
+                Text(properties["customer_id"]);
+            }
+            else if (context.Type == typeof(PostalAddress))
+            {
+                foreach (var (name, property) in properties)
+                {
+                    Text(property);
+                }
 
-            if (context.Type == typeof(LoginResponse))
-            {
-                schema.Required = new SortedSet<string>(schema.Properties.Keys);
+                properties["country_code"].Pattern = "^[A-Z]{2}$";
+                properties["country_code"].Description = "ISO 3166-1 alpha-2 country code.";
             }
+            else if (context.Type == typeof(LocationResponse))
+            {
+                properties["id"].Pattern = IdPattern(ObjectIds.Location);
+                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
+                properties["devices"].Items.Pattern = IdPattern(ObjectIds.Device);
+            }
+            else if (context.Type == typeof(ApiError))
+            {
+                Enum(properties["type"], ["invalid_request", "rate_limit", "api_error"], required: true);
+                properties["request_id"].Pattern = IdPattern(ObjectIds.Request);
+            }
+            else if (context.Type == typeof(LoginResponse))
+            {
+                schema.Required = new SortedSet<string>(properties.Keys);
+            }
+        }
+
+        private static string IdPattern(string prefix) => $"^{prefix}_[0-9a-f]{{24}}$";
+
+        private static void Text(OpenApiSchema property, bool required = false)
+        {
+            property.Nullable = !required;
+            property.MinLength = 1;
+            property.MaxLength = FieldRules.MaxTextLength;
+        }
+
+        private static void Enum(OpenApiSchema property, IEnumerable<string> values, bool required)
+        {
+            property.Nullable = !required;
+            property.Enum = [.. values.Select(v => (IOpenApiAny)new OpenApiString(v))];
         }
     }
 }

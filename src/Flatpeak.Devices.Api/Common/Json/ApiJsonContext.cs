@@ -23,6 +23,7 @@ namespace Flatpeak.Devices.Api.Common.Json;
 [JsonSerializable(typeof(CreateDeviceRequest))]
 [JsonSerializable(typeof(DeviceResponse))]
 [JsonSerializable(typeof(AccountCreated))]
+[JsonSerializable(typeof(Health.HealthResponse))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
 
 public static class ApiJson

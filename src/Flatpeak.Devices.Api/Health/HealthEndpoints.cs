@@ -1,0 +1,48 @@
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Flatpeak.Devices.Api.Health;
+
+public sealed record HealthResponse(string Status);
+
+/// <summary>Probes for orchestrators: <c>/healthz</c> says the process is up, <c>/readyz</c> that it can reach the database.</summary>
+public static class HealthEndpoints
+{
+    private static readonly TimeSpan ReadinessTimeout = TimeSpan.FromSeconds(3);
+
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
+    {
+        var health = routes.MapGroup("").WithTags("Health").AllowAnonymous();
+        health.MapGet("/healthz", () => TypedResults.Ok(new HealthResponse("ok")))
+            .WithName("health_live")
+            .WithSummary("Liveness: the process is up");
+        health.MapGet("/readyz", Ready)
+            .WithName("health_ready")
+            .WithSummary("Readiness: the database answers")
+            .ProducesApiError(StatusCodes.Status503ServiceUnavailable);
+        return routes;
+    }
+
+    public static async Task<Results<Ok<HealthResponse>, JsonHttpResult<ApiError>>> Ready(
+        DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ReadinessTimeout);
+        bool reachable;
+        try
+        {
+            reachable = await db.Database.CanConnectAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            reachable = false;
+        }
+
+        return reachable
+            ? TypedResults.Ok(new HealthResponse("ok"))
+            : TypedResults.Json(
+                ApiErrors.Create(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable", "The database cannot be reached."),
+                Common.Json.ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text.Json;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+
+namespace Flatpeak.Devices.Tests.OpenApi;
+
+public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
+{
+    private async Task<JsonElement> DocumentAsync()
+    {
+        using var client = Api.Client();
+        using var response = await client.GetAsync("/swagger/v1/swagger.json");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await ReadJsonAsync(response);
+    }
+
+    [Fact]
+    public async Task Swagger_ui_is_served()
+    {
+        using var client = Api.Client();
+        using var response = await client.GetAsync("/swagger/index.html");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Post_devices_is_described_with_the_seed_example_bearer_security_and_every_status()
+    {
+        var document = await DocumentAsync();
+        var post = document.GetProperty("paths").GetProperty("/devices").GetProperty("post");
+
+        Assert.Equal("device_create", post.GetProperty("operationId").GetString());
+        Assert.Equal(
+            ["201", "400", "401", "500"],
+            post.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal));
+        var example = post.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
+        Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(CreateDeviceTests.SeedBody("loc_641b90b758fb8e6293716e40")).RootElement, example));
+        Assert.Equal("bearer", post.GetProperty("security")[0].EnumerateObject().Single().Name);
+        Assert.Equal("#/components/schemas/ApiError",
+            post.GetProperty("responses").GetProperty("400").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+    }
+
+    [Fact]
+    public async Task Schemas_name_fields_as_the_wire_does_and_state_the_rules()
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+
+        var request = schemas.GetProperty("CreateDeviceRequest");
+        Assert.Equal(
+            ["reference_id", "type", "locations", "manufacturer", "model_code", "model_name", "properties"],
+            request.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["locations", "reference_id", "type"], request.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["EV_CHARGER", "ELECTRIC_VEHICLE", "BATTERY_SYSTEM", "PV_SYSTEM", "OTHER"],
+            request.GetProperty("properties").GetProperty("type").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(request.GetProperty("additionalProperties").GetBoolean());
+        var tilt = schemas.GetProperty("DeviceProperties").GetProperty("properties").GetProperty("pv_tilt");
+        Assert.Equal(0, tilt.GetProperty("minimum").GetDouble());
+        Assert.Equal(90, tilt.GetProperty("maximum").GetDouble());
+        Assert.Equal(
+            ["object", "live_mode", "context", "type", "code", "message", "param", "request_id", "time_created"],
+            schemas.GetProperty("ApiError").GetProperty("properties").EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task Login_uses_basic_security_and_both_schemes_are_declared()
+    {
+        var document = await DocumentAsync();
+
+        var login = document.GetProperty("paths").GetProperty("/login").GetProperty("get");
+        Assert.Equal("basic", login.GetProperty("security")[0].EnumerateObject().Single().Name);
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("bearer", schemes.GetProperty("bearer").GetProperty("scheme").GetString());
+        Assert.Equal("basic", schemes.GetProperty("basic").GetProperty("scheme").GetString());
+    }
+}
