@@ -4,6 +4,7 @@ using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Health;
 using Flatpeak.Devices.Api.Hosting;
 using Flatpeak.Devices.Api.Locations;
@@ -19,7 +20,8 @@ builder.Services
     .AddDevicesData(builder.Configuration)
     .AddApiDocumentation()
     .AddLocations()
-    .AddDevices();
+    .AddDevices()
+    .AddEvents();
 
 var app = builder.Build();
 app.UseRequestIds();
@@ -31,5 +33,6 @@ app.MapHealth();
 app.MapLogin();
 app.MapLocations();
 app.MapDevices();
+app.MapEvents();
 
 return await app.RunServiceOrCommandAsync(args);

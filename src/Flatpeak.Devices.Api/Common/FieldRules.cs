@@ -7,8 +7,9 @@ public static class FieldRules
 {
     public const int MaxTextLength = 255;
 
-    public static IRuleBuilderOptions<T, string?> RequiredText<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
-        rule.NotNull().WithErrorCode(Missing(wireName)).WithMessage($"{wireName} is required.")
+    /// <summary>A text field that must be there; <paramref name="whenNull"/> is the code for null (default <c>&lt;field&gt;_missing</c>).</summary>
+    public static IRuleBuilderOptions<T, string?> RequiredText<T>(this IRuleBuilder<T, string?> rule, string wireName, string? whenNull = null) =>
+        rule.NotNull().WithErrorCode(whenNull ?? Missing(wireName)).WithMessage($"{wireName} is required.")
             .Must(t => Validation.IsCleanText(t)).WithErrorCode(Invalid(wireName)).WithMessage(CleanTextMessage(wireName));
 
     public static IRuleBuilderOptions<T, string?> OptionalText<T>(this IRuleBuilder<T, string?> rule, string wireName) =>

@@ -1,5 +1,6 @@
 using Flatpeak.Devices.Api.Accounts;
 using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Locations;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,6 +12,7 @@ public sealed class DevicesDbContext(DbContextOptions<DevicesDbContext> options)
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<Location> Locations => Set<Location>();
     public DbSet<Device> Devices => Set<Device>();
+    public DbSet<ApiEvent> Events => Set<ApiEvent>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(DevicesDbContext).Assembly);

@@ -1,6 +1,8 @@
+using Flatpeak.Devices.Api.Common;
+
 namespace Flatpeak.Devices.Api.Devices;
 
-public sealed class Device
+public sealed class Device : IHasObjectId
 {
     public required string Id { get; init; }
     public required string AccountId { get; init; }

@@ -16,6 +16,7 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
         device.Property(d => d.LocationIds).HasColumnName("locations");
         device.HasOne<Account>().WithMany().HasForeignKey(d => d.AccountId);
         device.HasIndex(d => new { d.AccountId, d.LiveMode, d.Id });
+        device.HasIndex(d => new { d.AccountId, d.LiveMode, d.ReferenceId });
         // "Which devices reference this location" (the location object's devices list).
         device.HasIndex(d => d.LocationIds).HasMethod("gin");
     }

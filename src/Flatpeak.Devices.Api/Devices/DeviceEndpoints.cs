@@ -1,6 +1,7 @@
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Locations;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -11,7 +12,10 @@ namespace Flatpeak.Devices.Api.Devices;
 public static class DeviceEndpoints
 {
     public static IServiceCollection AddDevices(this IServiceCollection services) =>
-        services.AddSingleton<IValidator<CreateDeviceRequest>, CreateDeviceRequestValidator>();
+        services
+            .AddSingleton<IValidator<CreateDeviceRequest>, CreateDeviceRequestValidator>()
+            .AddSingleton<IValidator<UpdateDeviceRequest>, UpdateDeviceRequestValidator>()
+            .AddSingleton<IValidator<DeviceListQuery>, DeviceListQueryValidator>();
 
     public static IEndpointRouteBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
@@ -24,6 +28,28 @@ public static class DeviceEndpoints
             .WithDescription("Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations.")
             .WithValidation<CreateDeviceRequest>();
 
+        devices.MapGet("/", List)
+            .WithName("device_list")
+            .WithSummary("List devices, newest first")
+            .WithValidation<DeviceListQuery>();
+
+        devices.MapGet("/{id}", Get)
+            .WithName("device_get")
+            .WithSummary("Retrieve a device")
+            .ProducesApiError(StatusCodes.Status404NotFound);
+
+        devices.MapPatch("/{id}", Update)
+            .WithName("device_update")
+            .WithSummary("Update a device")
+            .WithDescription("Changes only the fields sent; null clears an optional field.")
+            .WithValidation<UpdateDeviceRequest>()
+            .ProducesApiError(StatusCodes.Status404NotFound);
+
+        devices.MapDelete("/{id}", Delete)
+            .WithName("device_delete")
+            .WithSummary("Delete a device")
+            .ProducesApiError(StatusCodes.Status404NotFound);
+
         return routes;
     }
 
@@ -31,15 +57,12 @@ public static class DeviceEndpoints
         CreateDeviceRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
         var locationIds = request.Locations!.Select(id => id!).ToList();
-        var missing = await Locating.FirstMissingAsync(db, caller, locationIds, cancellationToken);
-        if (missing is not null)
+        if (await LocationNotFoundAsync(db, caller, locationIds, http, cancellationToken) is { } notFound)
         {
-            return ApiErrors.BadRequest(http, "location_not_found",
-                $"No such location: '{locationIds[missing.Value]}'.", $"locations[{missing.Value}]");
+            return notFound;
         }
 
         var now = time.GetUtcNow().TruncateToSeconds();
-        var properties = request.Properties;
         var device = new Device
         {
             Id = ObjectIds.New(ObjectIds.Device, now),
@@ -51,18 +74,195 @@ public static class DeviceEndpoints
             Manufacturer = request.Manufacturer,
             ModelCode = request.ModelCode,
             ModelName = request.ModelName,
-            PowerRatingImportKwh = properties?.PowerRatingImportKwh,
-            CapacityKwh = properties?.CapacityKwh,
-            PowerRatingExportKwh = properties?.PowerRatingExportKwh,
-            PvAzimuth = properties?.PvAzimuth,
-            PvTilt = properties?.PvTilt,
-            PvTerrainShading = properties?.PvTerrainShading,
-            PvForecastsEnabled = properties?.PvForecastsEnabled,
-            InstallDate = properties?.InstallDate,
             TimeCreated = now,
         };
+        if (request.Properties is { } properties)
+        {
+            ApplyProperties(device, properties);
+        }
+
+        var response = DeviceResponse.From(device);
         db.Devices.Add(device);
+        db.RecordDeviceEvent(EventTypes.DeviceCreate, response, now);
         await db.SaveChangesAsync(cancellationToken);
-        return TypedResults.Created($"/devices/{device.Id}", DeviceResponse.From(device));
+        return TypedResults.Created($"/devices/{device.Id}", response);
+    }
+
+    public static async Task<Ok<ListResponse<DeviceResponse>>> List(
+        [AsParameters] DeviceListQuery query, Caller caller, DevicesDbContext db, CancellationToken cancellationToken)
+    {
+        var devices = db.Devices.Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode);
+        if (query.ReferenceId is not null)
+        {
+            devices = devices.Where(d => d.ReferenceId == query.ReferenceId);
+        }
+
+        if (query.LocationId is not null)
+        {
+            devices = devices.Where(d => d.LocationIds.Contains(query.LocationId));
+        }
+
+        var page = await devices.PageAsync(query, cancellationToken);
+        return TypedResults.Ok(page.ToListResponse("/devices", DeviceResponse.From));
+    }
+
+    public static async Task<Results<Ok<DeviceResponse>, NotFound<ApiError>>> Get(
+        string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
+    {
+        var device = await Owned(db, caller, id).SingleOrDefaultAsync(cancellationToken);
+        return device is null ? ApiErrors.NotFound(http, "device", id) : TypedResults.Ok(DeviceResponse.From(device));
+    }
+
+    public static async Task<Results<Ok<DeviceResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
+        string id, UpdateDeviceRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
+    {
+        var device = await Owned(db, caller, id).AsTracking().SingleOrDefaultAsync(cancellationToken);
+        if (device is null)
+        {
+            return ApiErrors.NotFound(http, "device", id);
+        }
+
+        if (request.Sent(nameof(request.Locations)))
+        {
+            var locationIds = request.Locations!.Select(l => l!).ToList();
+            if (await LocationNotFoundAsync(db, caller, locationIds, http, cancellationToken) is { } notFound)
+            {
+                return notFound;
+            }
+
+            device.LocationIds = locationIds;
+        }
+
+        if (request.Sent(nameof(request.ReferenceId)))
+        {
+            device.ReferenceId = request.ReferenceId!;
+        }
+
+        if (request.Sent(nameof(request.Type)))
+        {
+            device.Type = request.Type!;
+        }
+
+        if (request.Sent(nameof(request.Manufacturer)))
+        {
+            device.Manufacturer = request.Manufacturer;
+        }
+
+        if (request.Sent(nameof(request.ModelCode)))
+        {
+            device.ModelCode = request.ModelCode;
+        }
+
+        if (request.Sent(nameof(request.ModelName)))
+        {
+            device.ModelName = request.ModelName;
+        }
+
+        if (request.Sent(nameof(request.Properties)))
+        {
+            // Merge-patch: properties: null clears them all; otherwise each one sent replaces the stored one.
+            ApplyProperties(device, request.Properties ?? new DeviceProperties
+            {
+                PowerRatingImportKwh = null, CapacityKwh = null, PowerRatingExportKwh = null, PvAzimuth = null,
+                PvTilt = null, PvTerrainShading = null, PvForecastsEnabled = null, InstallDate = null,
+            });
+        }
+
+        var response = DeviceResponse.From(device);
+        if (db.ChangeTracker.HasChanges())
+        {
+            db.RecordDeviceEvent(EventTypes.DeviceUpdate, response, time.GetUtcNow().TruncateToSeconds());
+            if (!await TrySaveAsync(db, cancellationToken))
+            {
+                return ApiErrors.NotFound(http, "device", id);
+            }
+        }
+
+        return TypedResults.Ok(response);
+    }
+
+    public static async Task<Results<Ok<DeletedDeviceResponse>, NotFound<ApiError>>> Delete(
+        string id, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
+    {
+        var device = await Owned(db, caller, id).AsTracking().SingleOrDefaultAsync(cancellationToken);
+        if (device is null)
+        {
+            return ApiErrors.NotFound(http, "device", id);
+        }
+
+        db.Devices.Remove(device);
+        db.RecordDeviceEvent(EventTypes.DeviceDelete, DeviceResponse.From(device), time.GetUtcNow().TruncateToSeconds());
+        return await TrySaveAsync(db, cancellationToken)
+            ? TypedResults.Ok(new DeletedDeviceResponse(device.Id, "device", device.LiveMode, Deleted: true))
+            : ApiErrors.NotFound(http, "device", id);
+    }
+
+    private static IQueryable<Device> Owned(DevicesDbContext db, Caller caller, string id) =>
+        db.Devices.Where(d => d.Id == id && d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode);
+
+    private static async Task<BadRequest<ApiError>?> LocationNotFoundAsync(
+        DevicesDbContext db, Caller caller, List<string> locationIds, HttpContext http, CancellationToken cancellationToken)
+    {
+        var missing = await Locating.FirstMissingAsync(db, caller, locationIds, cancellationToken);
+        return missing is null
+            ? null
+            : ApiErrors.BadRequest(http, "location_not_found", $"No such location: '{locationIds[missing.Value]}'.", $"locations[{missing.Value}]");
+    }
+
+    /// <summary>Saves; false when the device was deleted by another request in the meantime.</summary>
+    private static async Task<bool> TrySaveAsync(DevicesDbContext db, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return false;
+        }
+    }
+
+    private static void ApplyProperties(Device device, DeviceProperties properties)
+    {
+        if (properties.Sent(nameof(properties.PowerRatingImportKwh)))
+        {
+            device.PowerRatingImportKwh = properties.PowerRatingImportKwh;
+        }
+
+        if (properties.Sent(nameof(properties.CapacityKwh)))
+        {
+            device.CapacityKwh = properties.CapacityKwh;
+        }
+
+        if (properties.Sent(nameof(properties.PowerRatingExportKwh)))
+        {
+            device.PowerRatingExportKwh = properties.PowerRatingExportKwh;
+        }
+
+        if (properties.Sent(nameof(properties.PvAzimuth)))
+        {
+            device.PvAzimuth = properties.PvAzimuth;
+        }
+
+        if (properties.Sent(nameof(properties.PvTilt)))
+        {
+            device.PvTilt = properties.PvTilt;
+        }
+
+        if (properties.Sent(nameof(properties.PvTerrainShading)))
+        {
+            device.PvTerrainShading = properties.PvTerrainShading;
+        }
+
+        if (properties.Sent(nameof(properties.PvForecastsEnabled)))
+        {
+            device.PvForecastsEnabled = properties.PvForecastsEnabled;
+        }
+
+        if (properties.Sent(nameof(properties.InstallDate)))
+        {
+            device.InstallDate = properties.InstallDate;
+        }
     }
 }

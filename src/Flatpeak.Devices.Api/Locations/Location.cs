@@ -1,6 +1,8 @@
+using Flatpeak.Devices.Api.Common;
+
 namespace Flatpeak.Devices.Api.Locations;
 
-public sealed class Location
+public sealed class Location : IHasObjectId
 {
     public required string Id { get; init; }
     public required string AccountId { get; init; }

@@ -1,3 +1,6 @@
+using Flatpeak.Devices.Api.Common;
+using Microsoft.AspNetCore.Mvc;
+
 namespace Flatpeak.Devices.Api.Locations;
 
 public sealed record PostalAddress(
@@ -24,7 +27,7 @@ public sealed record LocationResponse(
     string AccountId,
     DateTimeOffset TimeCreated)
 {
-    public static LocationResponse From(Location location, IReadOnlyList<string> devices) => new(
+    public static LocationResponse From(Location location, IEnumerable<string> devices) => new(
         location.Id,
         "location",
         location.LiveMode,
@@ -33,7 +36,12 @@ public sealed record LocationResponse(
         location is { AddressLine1: null, AddressLine2: null, City: null, State: null, PostCode: null, CountryCode: null }
             ? null
             : new PostalAddress(location.AddressLine1, location.AddressLine2, location.City, location.State, location.PostCode, location.CountryCode),
-        devices,
+        [.. devices],
         location.AccountId,
         location.TimeCreated);
 }
+
+public sealed record LocationListQuery(
+    [FromQuery(Name = "limit")] string? Limit,
+    [FromQuery(Name = "starting_after")] string? StartingAfter,
+    [FromQuery(Name = "ending_before")] string? EndingBefore) : IPageQuery;

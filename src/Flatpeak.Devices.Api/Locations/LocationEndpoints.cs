@@ -2,6 +2,7 @@ using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
+using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 
 namespace Flatpeak.Devices.Api.Locations;
@@ -9,7 +10,9 @@ namespace Flatpeak.Devices.Api.Locations;
 public static class LocationEndpoints
 {
     public static IServiceCollection AddLocations(this IServiceCollection services) =>
-        services.AddSingleton<FluentValidation.IValidator<CreateLocationRequest>, CreateLocationRequestValidator>();
+        services
+            .AddSingleton<IValidator<CreateLocationRequest>, CreateLocationRequestValidator>()
+            .AddSingleton<IValidator<LocationListQuery>, LocationListQueryValidator>();
 
     public static IEndpointRouteBuilder MapLocations(this IEndpointRouteBuilder routes)
     {
@@ -20,6 +23,11 @@ public static class LocationEndpoints
             .WithName("location_create")
             .WithSummary("Create a location")
             .WithValidation<CreateLocationRequest>();
+
+        locations.MapGet("/", List)
+            .WithName("location_list")
+            .WithSummary("List locations, newest first")
+            .WithValidation<LocationListQuery>();
 
         locations.MapGet("/{id}", Get)
             .WithName("location_get")
@@ -64,11 +72,31 @@ public static class LocationEndpoints
             return ApiErrors.NotFound(http, "location", id);
         }
 
+        var devices = await DevicesAtAsync(db, caller, [location.Id], cancellationToken);
+        return TypedResults.Ok(LocationResponse.From(location, devices[location.Id]));
+    }
+
+    public static async Task<Ok<ListResponse<LocationResponse>>> List(
+        [AsParameters] LocationListQuery query, Caller caller, DevicesDbContext db, CancellationToken cancellationToken)
+    {
+        var page = await db.Locations
+            .Where(l => l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode)
+            .PageAsync(query, cancellationToken);
+        var devices = await DevicesAtAsync(db, caller, [.. page.Items.Select(l => l.Id)], cancellationToken);
+        return TypedResults.Ok(page.ToListResponse("/locations", l => LocationResponse.From(l, devices[l.Id])));
+    }
+
+    /// <summary>For each location, the ids of the caller's devices that reference it, newest first: one query for a whole page.</summary>
+    private static async Task<ILookup<string, string>> DevicesAtAsync(
+        DevicesDbContext db, Caller caller, List<string> locationIds, CancellationToken cancellationToken)
+    {
         var devices = await db.Devices
-            .Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.LocationIds.Contains(id))
+            .Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.LocationIds.Any(l => locationIds.Contains(l)))
             .OrderByDescending(d => d.Id)
-            .Select(d => d.Id)
+            .Select(d => new { d.Id, d.LocationIds })
             .ToListAsync(cancellationToken);
-        return TypedResults.Ok(LocationResponse.From(location, devices));
+        return devices
+            .SelectMany(d => d.LocationIds.Where(locationIds.Contains).Select(l => (Location: l, Device: d.Id)))
+            .ToLookup(x => x.Location, x => x.Device, StringComparer.Ordinal);
     }
 }

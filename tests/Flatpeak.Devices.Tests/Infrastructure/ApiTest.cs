@@ -34,6 +34,13 @@ public abstract class ApiTest(ApiFixture api) : IAsyncLifetime
         return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
     }
 
+    protected static async Task<JsonElement> CreateDeviceAsync(HttpClient client, string body)
+    {
+        using var response = await PostJsonAsync(client, "/devices", body);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return await ReadJsonAsync(response);
+    }
+
     protected static Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json) =>
         client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
 

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Flatpeak.Devices.Api.Accounts;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Locations;
 
 namespace Flatpeak.Devices.Api.Common.Json;
@@ -22,6 +23,12 @@ namespace Flatpeak.Devices.Api.Common.Json;
 [JsonSerializable(typeof(LocationResponse))]
 [JsonSerializable(typeof(CreateDeviceRequest))]
 [JsonSerializable(typeof(DeviceResponse))]
+[JsonSerializable(typeof(UpdateDeviceRequest))]
+[JsonSerializable(typeof(DeletedDeviceResponse))]
+[JsonSerializable(typeof(ListResponse<DeviceResponse>))]
+[JsonSerializable(typeof(ListResponse<LocationResponse>))]
+[JsonSerializable(typeof(EventResponse))]
+[JsonSerializable(typeof(ListResponse<EventResponse>))]
 [JsonSerializable(typeof(AccountCreated))]
 [JsonSerializable(typeof(Health.HealthResponse))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

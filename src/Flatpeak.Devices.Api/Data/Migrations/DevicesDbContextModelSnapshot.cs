@@ -193,7 +193,54 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.HasIndex("AccountId", "LiveMode", "Id")
                         .HasDatabaseName("ix_devices_account_id_live_mode_id");
 
+                    b.HasIndex("AccountId", "LiveMode", "ReferenceId")
+                        .HasDatabaseName("ix_devices_account_id_live_mode_reference_id");
+
                     b.ToTable("devices", (string)null);
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Events.ApiEvent", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasColumnType("text")
+                        .HasColumnName("id")
+                        .UseCollation("C");
+
+                    b.Property<string>("AccountId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<string>("Data")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("data");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("type");
+
+                    b.HasKey("Id")
+                        .HasName("pk_events");
+
+                    b.HasIndex("AccountId", "LiveMode", "Id")
+                        .HasDatabaseName("ix_events_account_id_live_mode_id");
+
+                    b.HasIndex("AccountId", "LiveMode", "Type", "Id")
+                        .HasDatabaseName("ix_events_account_id_live_mode_type_id");
+
+                    b.ToTable("events", (string)null);
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>
@@ -276,6 +323,16 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_devices_accounts_account_id");
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Events.ApiEvent", b =>
+                {
+                    b.HasOne("Flatpeak.Devices.Api.Accounts.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_events_accounts_account_id");
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>

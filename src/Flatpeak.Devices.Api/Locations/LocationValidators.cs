@@ -30,3 +30,8 @@ public sealed class CreateLocationRequestValidator : AbstractValidator<CreateLoc
         }
     }
 }
+
+public sealed class LocationListQueryValidator : AbstractValidator<LocationListQuery>
+{
+    public LocationListQueryValidator() => this.AddPagingRules(ObjectIds.Location);
+}

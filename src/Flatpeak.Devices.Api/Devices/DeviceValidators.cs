@@ -1,0 +1,98 @@
+using Flatpeak.Devices.Api.Common;
+using FluentValidation;
+using FluentValidation.Results;
+
+namespace Flatpeak.Devices.Api.Devices;
+
+public sealed class CreateDeviceRequestValidator : AbstractValidator<CreateDeviceRequest>
+{
+    public const int MaxLocations = 100;
+
+    public CreateDeviceRequestValidator()
+    {
+        RuleLevelCascadeMode = CascadeMode.Stop;
+        RuleFor(r => r.ReferenceId).RequiredText("reference_id");
+        RuleFor(r => r.Type).NotNull().WithErrorCode("type_missing").WithMessage("type is required.").DeviceType();
+        RuleFor(r => r.Locations)
+            .NotNull().WithErrorCode("locations_missing").WithMessage("locations is required: the ids of the locations where the device may be.")
+            .LocationIds();
+        RuleFor(r => r.Manufacturer).OptionalText("manufacturer");
+        RuleFor(r => r.ModelCode).OptionalText("model_code");
+        RuleFor(r => r.ModelName).OptionalText("model_name");
+        RuleFor(r => r.Properties).SetValidator(new DevicePropertiesValidator()!).When(r => r.Properties is not null);
+    }
+}
+
+/// <summary>The same rules as on create, for the fields that are sent; required fields cannot be cleared.</summary>
+public sealed class UpdateDeviceRequestValidator : AbstractValidator<UpdateDeviceRequest>
+{
+    public UpdateDeviceRequestValidator()
+    {
+        RuleLevelCascadeMode = CascadeMode.Stop;
+        RuleFor(r => r.ReferenceId).RequiredText("reference_id", whenNull: "reference_id_invalid").When(r => r.Sent(nameof(r.ReferenceId)));
+        RuleFor(r => r.Type).NotNull().WithErrorCode("type_invalid").WithMessage("type cannot be removed.").DeviceType()
+            .When(r => r.Sent(nameof(r.Type)));
+        RuleFor(r => r.Locations).NotNull().WithErrorCode("locations_invalid").WithMessage("locations cannot be removed.").LocationIds()
+            .When(r => r.Sent(nameof(r.Locations)));
+        RuleFor(r => r.Manufacturer).OptionalText("manufacturer");
+        RuleFor(r => r.ModelCode).OptionalText("model_code");
+        RuleFor(r => r.ModelName).OptionalText("model_name");
+        RuleFor(r => r.Properties).SetValidator(new DevicePropertiesValidator()!).When(r => r.Properties is not null);
+    }
+}
+
+public sealed class DevicePropertiesValidator : AbstractValidator<DeviceProperties>
+{
+    public DevicePropertiesValidator()
+    {
+        RuleLevelCascadeMode = CascadeMode.Stop;
+        RuleFor(p => p.PowerRatingImportKwh).NotNegative("properties.power_rating_import_kwh");
+        RuleFor(p => p.CapacityKwh).NotNegative("properties.capacity_kwh");
+        RuleFor(p => p.PowerRatingExportKwh).NotNegative("properties.power_rating_export_kwh");
+        RuleFor(p => p.PvAzimuth).Between("properties.pv_azimuth", -180, 180);
+        RuleFor(p => p.PvTilt).Between("properties.pv_tilt", 0, 90);
+    }
+}
+
+public sealed class DeviceListQueryValidator : AbstractValidator<DeviceListQuery>
+{
+    public DeviceListQueryValidator()
+    {
+        this.AddPagingRules(ObjectIds.Device);
+        RuleFor(q => q.ReferenceId).OptionalText("reference_id").OverridePropertyName("reference_id");
+        RuleFor(q => q.LocationId)
+            .Must(id => id is null || ObjectIds.IsValid(id, ObjectIds.Location))
+            .WithErrorCode("location_id_invalid").WithMessage("location_id must be a location id ('loc_' and 24 lowercase hex digits).")
+            .OverridePropertyName("location_id");
+    }
+}
+
+internal static class DeviceRules
+{
+    public static IRuleBuilderOptions<T, string?> DeviceType<T>(this IRuleBuilderOptions<T, string?> rule) =>
+        rule.Must(DeviceTypes.IsKnown).WithErrorCode("type_invalid").WithMessage($"type must be one of {string.Join(", ", DeviceTypes.All)}.");
+
+    /// <summary>1 to 100 distinct location ids; a bad one is named by its index.</summary>
+    public static IRuleBuilderOptionsConditions<T, IReadOnlyList<string?>?> LocationIds<T>(this IRuleBuilderOptions<T, IReadOnlyList<string?>?> rule) =>
+        rule.Must(l => l!.Count is >= 1 and <= CreateDeviceRequestValidator.MaxLocations).WithErrorCode("locations_invalid")
+            .WithMessage($"locations must hold 1 to {CreateDeviceRequestValidator.MaxLocations} location ids.")
+            .Custom(CheckEachLocationId);
+
+    private static void CheckEachLocationId<T>(IReadOnlyList<string?>? locations, ValidationContext<T> context)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < locations!.Count; i++)
+        {
+            var id = locations[i];
+            var message =
+                !ObjectIds.IsValid(id, ObjectIds.Location) ? $"locations[{i}] is not a location id ('loc_' and 24 lowercase hex digits)."
+                : !seen.Add(id!) ? $"locations[{i}] repeats a location already listed."
+                : null;
+            if (message is not null)
+            {
+                context.AddFailure(new ValidationFailure($"locations[{i}]", message) { ErrorCode = "locations_invalid" });
+                return;
+            }
+        }
+    }
+}
