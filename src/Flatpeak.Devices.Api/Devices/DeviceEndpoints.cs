@@ -163,8 +163,14 @@ public static class DeviceEndpoints
             // Merge-patch: properties: null clears them all; otherwise each one sent replaces the stored one.
             ApplyProperties(device, request.Properties ?? new DeviceProperties
             {
-                PowerRatingImportKwh = null, CapacityKwh = null, PowerRatingExportKwh = null, PvAzimuth = null,
-                PvTilt = null, PvTerrainShading = null, PvForecastsEnabled = null, InstallDate = null,
+                PowerRatingImportKwh = null,
+                CapacityKwh = null,
+                PowerRatingExportKwh = null,
+                PvAzimuth = null,
+                PvTilt = null,
+                PvTerrainShading = null,
+                PvForecastsEnabled = null,
+                InstallDate = null,
             });
         }
 

@@ -1,8 +1,8 @@
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
-using Microsoft.AspNetCore.Http.HttpResults;
 using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Flatpeak.Devices.Api.Locations;
