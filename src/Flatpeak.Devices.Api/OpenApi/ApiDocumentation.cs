@@ -50,6 +50,7 @@ public static class ApiDocumentation
             swagger.OperationFilter<SecurityRequirements>();
             swagger.OperationFilter<Examples>();
             swagger.SchemaFilter<WireSchemas>();
+            swagger.ParameterFilter<ListParameters>();
         });
         return services;
     }
@@ -88,6 +89,39 @@ public static class ApiDocumentation
         }
     }
 
+    /// <summary>The list parameters arrive as text (so that a bad one gets our error object); document what they must be.</summary>
+    private sealed class ListParameters : IParameterFilter
+    {
+        public void Apply(OpenApiParameter parameter, ParameterFilterContext context)
+        {
+            switch (parameter.Name)
+            {
+                case "limit":
+                    parameter.Schema = new OpenApiSchema { Type = "integer", Format = "int32", Minimum = 1, Maximum = Paging.MaxLimit, Default = new OpenApiInteger(Paging.DefaultLimit) };
+                    parameter.Description = $"How many objects to return, 1 to {Paging.MaxLimit}.";
+                    break;
+                case "starting_after":
+                    parameter.Description = "An object id: return the objects created before it (the next page). Not with ending_before.";
+                    break;
+                case "ending_before":
+                    parameter.Description = "An object id: return the objects created after it (the previous page). Not with starting_after.";
+                    break;
+                case "location_id":
+                    parameter.Schema.Pattern = IdPattern(ObjectIds.Location);
+                    parameter.Description = "Only devices at this location.";
+                    break;
+                case "reference_id":
+                    parameter.Description = "Only devices with this reference_id.";
+                    break;
+                case "type" when context.ParameterInfo?.Member.DeclaringType == typeof(Events.EventListQuery):
+                    parameter.Schema.Enum = [.. Events.EventTypes.All.Select(t => (IOpenApiAny)new OpenApiString(t))];
+                    break;
+            }
+        }
+    }
+
+    private static string IdPattern(string prefix) => $"^{prefix}_[0-9a-f]{{24}}$";
+
     /// <summary>What the validators enforce, stated in the schemas, so that the document tells a client the same rules.</summary>
     private sealed class WireSchemas : ISchemaFilter
     {
@@ -101,6 +135,20 @@ public static class ApiDocumentation
                 Enum(properties["type"], DeviceTypes.All, required: true);
                 var locations = properties["locations"];
                 locations.Nullable = false;
+                locations.MinItems = 1;
+                locations.MaxItems = CreateDeviceRequestValidator.MaxLocations;
+                locations.UniqueItems = true;
+                locations.Items.Pattern = IdPattern(ObjectIds.Location);
+                Text(properties["manufacturer"]);
+                Text(properties["model_code"]);
+                Text(properties["model_name"]);
+            }
+            else if (context.Type == typeof(UpdateDeviceRequest))
+            {
+                schema.Description = "Only the fields sent change; null clears an optional field. reference_id, type and locations cannot be cleared.";
+                Text(properties["reference_id"]);
+                Enum(properties["type"], DeviceTypes.All, required: false);
+                var locations = properties["locations"];
                 locations.MinItems = 1;
                 locations.MaxItems = CreateDeviceRequestValidator.MaxLocations;
                 locations.UniqueItems = true;
@@ -155,8 +203,6 @@ public static class ApiDocumentation
                 schema.Required = new SortedSet<string>(properties.Keys);
             }
         }
-
-        private static string IdPattern(string prefix) => $"^{prefix}_[0-9a-f]{{24}}$";
 
         private static void Text(OpenApiSchema property, bool required = false)
         {

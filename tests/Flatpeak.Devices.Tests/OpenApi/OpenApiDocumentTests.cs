@@ -74,4 +74,42 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
         Assert.Equal("bearer", schemes.GetProperty("bearer").GetProperty("scheme").GetString());
         Assert.Equal("basic", schemes.GetProperty("basic").GetProperty("scheme").GetString());
     }
+
+    [Fact]
+    public async Task Every_endpoint_is_described_with_its_parameters_and_error_statuses()
+    {
+        var paths = (await DocumentAsync()).GetProperty("paths");
+
+        string[] expected =
+        [
+            "GET /login login 200 401",
+            "POST /devices device_create 201 400 401 500",
+            "GET /devices device_list 200 400 401 500",
+            "GET /devices/{id} device_get 200 401 404 500",
+            "PATCH /devices/{id} device_update 200 400 401 404 500",
+            "DELETE /devices/{id} device_delete 200 401 404 500",
+            "POST /locations location_create 201 400 401 500",
+            "GET /locations location_list 200 400 401 500",
+            "GET /locations/{id} location_get 200 401 404 500",
+            "GET /events event_list 200 400 401 500",
+            "GET /events/{id} event_get 200 401 404 500",
+            "GET /healthz health_live 200",
+            "GET /readyz health_ready 200 503",
+        ];
+        var actual = paths.EnumerateObject().SelectMany(path => path.Value.EnumerateObject().Select(op =>
+            $"{op.Name.ToUpperInvariant()} {path.Name} {op.Value.GetProperty("operationId").GetString()} " +
+            string.Join(' ', op.Value.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal))));
+        Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
+
+        var listParameters = paths.GetProperty("/devices").GetProperty("get").GetProperty("parameters").EnumerateArray().ToList();
+        Assert.Equal(["limit", "starting_after", "ending_before", "reference_id", "location_id"], listParameters.Select(p => p.GetProperty("name").GetString()));
+        var limit = listParameters[0].GetProperty("schema");
+        Assert.Equal("integer", limit.GetProperty("type").GetString());
+        Assert.Equal(1, limit.GetProperty("minimum").GetInt32());
+        Assert.Equal(100, limit.GetProperty("maximum").GetInt32());
+        Assert.Equal(30, limit.GetProperty("default").GetInt32());
+        var eventType = paths.GetProperty("/events").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "type").GetProperty("schema");
+        Assert.Equal(["device.create", "device.update", "device.delete"], eventType.GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+    }
 }
