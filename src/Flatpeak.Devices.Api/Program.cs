@@ -13,6 +13,7 @@ using Flatpeak.Devices.Api.OpenApi;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddOperatorCommands(args);
 builder.AddApiAuthentication();
+builder.AddRequestBodyLimit();
 builder.Services
     .AddServiceBasics()
     .AddApiJson()
@@ -26,6 +27,7 @@ builder.Services
 var app = builder.Build();
 app.UseRequestIds();
 app.UseApiErrors();
+app.UseRequestBodyLimit();
 app.UseApiDocumentation();
 app.UseAuthentication();
 app.UseAuthorization();

@@ -84,7 +84,8 @@ public static class ErrorHandling
                     "Send the body as JSON with 'Content-Type: application/json'.");
                 break;
             case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
-                await ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large.");
+                await ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, "body_too_large",
+                    $"The request body is larger than {RequestBodyLimit.MaxBytes / 1024} KiB.");
                 break;
             case BadHttpRequestException:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid", "The request body must be a JSON object.");

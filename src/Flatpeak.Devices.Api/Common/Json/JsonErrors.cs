@@ -25,7 +25,7 @@ public static partial class JsonErrors
         if (unmapped.Success)
         {
             var name = unmapped.Groups["name"].Value;
-            var param = Join(ParentOf(path, name), name);
+            var param = Shorten(Join(ParentOf(path, name), name));
             return ("parameter_unknown", $"Received unknown parameter: {param}. Fields the server sets (id, object, account_id, live_mode, time_created) cannot be sent.", param);
         }
 
@@ -33,7 +33,7 @@ public static partial class JsonErrors
         if (duplicate.Success)
         {
             var name = duplicate.Groups["name"].Value;
-            var param = Join(ParentOf(path, name), name);
+            var param = Shorten(Join(ParentOf(path, name), name));
             return ("parameter_duplicate", $"The parameter {param} appears more than once.", param);
         }
 
@@ -56,6 +56,9 @@ public static partial class JsonErrors
         path == name ? string.Empty
         : path.EndsWith("." + name, StringComparison.Ordinal) ? path[..^(name.Length + 1)]
         : path;
+
+    /// <summary>A client's property name is echoed back; a long one only in part.</summary>
+    private static string Shorten(string param) => param.Length <= 100 ? param : param[..100] + "…";
 
     private static string Join(string parent, string name) => parent.Length == 0 ? name : parent + "." + name;
 
