@@ -69,6 +69,22 @@ public static class ErrorHandling
         where TBuilder : IEndpointConventionBuilder =>
         builder.ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status500InternalServerError);
 
+    public const string RetryAfterSeconds = "2";
+
+    /// <summary>A fault of the connection to PostgreSQL (down, unreachable, restarting, pool exhausted), not of the request.</summary>
+    public static bool DatabaseUnavailable(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The exception handler's response: client faults by their kind, anything else a 500 that tells nothing of our internals.</summary>
     private static async Task WriteExceptionAsync(HttpContext http)
     {
@@ -89,6 +105,11 @@ public static class ErrorHandling
                 break;
             case BadHttpRequestException:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid", "The request body must be a JSON object.");
+                break;
+            case var error when DatabaseUnavailable(error):
+                http.Response.Headers.RetryAfter = RetryAfterSeconds;
+                await ApiErrors.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable",
+                    $"The service cannot reach its database just now. Nothing was changed; retry in {RetryAfterSeconds} seconds.");
                 break;
             default:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, "internal_error",

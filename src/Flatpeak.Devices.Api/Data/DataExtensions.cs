@@ -10,16 +10,60 @@ public static class DataExtensions
     {
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section));
         services.AddDbContextPool<DevicesDbContext>(options =>
-            Configure(options, configuration.GetConnectionString(ConnectionStringName)
-                ?? throw new InvalidOperationException($"The configuration key 'ConnectionStrings:{ConnectionStringName}' is not set.")));
+            Configure(options, WithFailFastDefaults(configuration.GetConnectionString(ConnectionStringName)
+                ?? throw new InvalidOperationException($"The configuration key 'ConnectionStrings:{ConnectionStringName}' is not set."))));
         return services;
     }
 
     internal static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options
-            .UseNpgsql(connectionString)
+            .UseNpgsql(connectionString, npgsql => npgsql.EnableRetryOnFailure(
+                maxRetryCount: 2, maxRetryDelay: TimeSpan.FromMilliseconds(500), errorCodesToAdd: null))
             .UseSnakeCaseNamingConvention()
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking);
+
+    /// <summary>
+    /// Unless the connection string says otherwise: wait at most 3 s for a connection (opening one, or a free one
+    /// from the pool) and 10 s for a command, so that with the database gone a request fails fast with 503
+    /// instead of hanging.
+    /// </summary>
+    internal static string WithFailFastDefaults(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.ContainsKey("Timeout"))
+        {
+            builder.Timeout = 3;
+        }
+
+        if (!given.ContainsKey("Command Timeout") && !given.ContainsKey("CommandTimeout"))
+        {
+            builder.CommandTimeout = 10;
+        }
+
+        return builder.ConnectionString;
+    }
+
+    /// <summary>
+    /// Saves once, even when a transient fault hides whether the commit went through: EF retries the
+    /// transaction, and before a retry asks <paramref name="alreadyStored"/> whether the first attempt committed.
+    /// Inside a transaction someone else owns (an idempotent request), it just saves as part of it.
+    /// </summary>
+    public static async Task SaveChangesOnceAsync(this DevicesDbContext db, Func<CancellationToken, Task<bool>> alreadyStored, CancellationToken cancellationToken)
+    {
+        if (db.Database.CurrentTransaction is not null)
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return;
+        }
+
+        await db.Database.CreateExecutionStrategy().ExecuteInTransactionAsync(
+            db,
+            (context, ct) => context.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct),
+            (_, ct) => alreadyStored(ct),
+            cancellationToken);
+        db.ChangeTracker.AcceptAllChanges();
+    }
 
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {

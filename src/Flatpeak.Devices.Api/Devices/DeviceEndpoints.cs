@@ -83,8 +83,8 @@ public static class DeviceEndpoints
 
         var response = DeviceResponse.From(device);
         db.Devices.Add(device);
-        db.RecordDeviceEvent(EventTypes.DeviceCreate, response, now);
-        await db.SaveChangesAsync(cancellationToken);
+        var eventId = db.RecordDeviceEvent(EventTypes.DeviceCreate, response, now);
+        await SaveWithEventAsync(db, eventId, cancellationToken);
         return TypedResults.Created($"/devices/{device.Id}", response);
     }
 
@@ -177,8 +177,8 @@ public static class DeviceEndpoints
         var response = DeviceResponse.From(device);
         if (db.ChangeTracker.HasChanges())
         {
-            db.RecordDeviceEvent(EventTypes.DeviceUpdate, response, time.GetUtcNow().TruncateToSeconds());
-            if (!await TrySaveAsync(db, cancellationToken))
+            var eventId = db.RecordDeviceEvent(EventTypes.DeviceUpdate, response, time.GetUtcNow().TruncateToSeconds());
+            if (!await TrySaveAsync(db, eventId, cancellationToken))
             {
                 return ApiErrors.NotFound(http, "device", id);
             }
@@ -197,8 +197,8 @@ public static class DeviceEndpoints
         }
 
         db.Devices.Remove(device);
-        db.RecordDeviceEvent(EventTypes.DeviceDelete, DeviceResponse.From(device), time.GetUtcNow().TruncateToSeconds());
-        return await TrySaveAsync(db, cancellationToken)
+        var eventId = db.RecordDeviceEvent(EventTypes.DeviceDelete, DeviceResponse.From(device), time.GetUtcNow().TruncateToSeconds());
+        return await TrySaveAsync(db, eventId, cancellationToken)
             ? TypedResults.Ok(new DeletedDeviceResponse(device.Id, "device", device.LiveMode, Deleted: true))
             : ApiErrors.NotFound(http, "device", id);
     }
@@ -215,12 +215,16 @@ public static class DeviceEndpoints
             : ApiErrors.BadRequest(http, "location_not_found", $"No such location: '{locationIds[missing.Value]}'.", $"locations[{missing.Value}]");
     }
 
+    /// <summary>Saves a change with its event exactly once: the event's id tells a retry whether the first attempt committed.</summary>
+    private static Task SaveWithEventAsync(DevicesDbContext db, string eventId, CancellationToken cancellationToken) =>
+        db.SaveChangesOnceAsync(ct => db.Events.AnyAsync(e => e.Id == eventId, ct), cancellationToken);
+
     /// <summary>Saves; false when the device was deleted by another request in the meantime.</summary>
-    private static async Task<bool> TrySaveAsync(DevicesDbContext db, CancellationToken cancellationToken)
+    private static async Task<bool> TrySaveAsync(DevicesDbContext db, string eventId, CancellationToken cancellationToken)
     {
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
+            await SaveWithEventAsync(db, eventId, cancellationToken);
             return true;
         }
         catch (DbUpdateConcurrencyException)

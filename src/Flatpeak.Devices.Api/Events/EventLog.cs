@@ -12,7 +12,8 @@ public static class EventLog
     /// Adds the event of a device change to the unit of work, so that the same SaveChanges (one transaction)
     /// stores both: no change without its event, no event without its change.
     /// </summary>
-    public static void RecordDeviceEvent(this DevicesDbContext db, string type, DeviceResponse device, DateTimeOffset now) =>
+    /// <returns>The event's id, by which a retry can tell whether the change was committed.</returns>
+    public static string RecordDeviceEvent(this DevicesDbContext db, string type, DeviceResponse device, DateTimeOffset now) =>
         db.Events.Add(new ApiEvent
         {
             Id = ObjectIds.New(ObjectIds.Event, now),
@@ -21,5 +22,5 @@ public static class EventLog
             Type = type,
             Data = JsonSerializer.Serialize(device, ApiJsonContext.Default.DeviceResponse),
             TimeCreated = now,
-        });
+        }).Entity.Id;
 }

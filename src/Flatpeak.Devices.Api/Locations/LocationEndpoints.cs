@@ -57,7 +57,7 @@ public static class LocationEndpoints
             TimeCreated = now,
         };
         db.Locations.Add(location);
-        await db.SaveChangesAsync(cancellationToken);
+        await db.SaveChangesOnceAsync(ct => db.Locations.AnyAsync(l => l.Id == location.Id, ct), cancellationToken);
         return TypedResults.Created($"/locations/{location.Id}", LocationResponse.From(location, []));
     }
 

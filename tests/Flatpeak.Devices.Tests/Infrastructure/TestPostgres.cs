@@ -51,6 +51,13 @@ public abstract class TestPostgres : IAsyncDisposable
         return await LocalPostgres.StartClusterAsync(binDir);
     }
 
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private sealed class ContainerPostgres(PostgreSqlContainer container) : TestPostgres
     {
         public override string ConnectionString => container.GetConnectionString();
@@ -59,7 +66,8 @@ public abstract class TestPostgres : IAsyncDisposable
 
         public static async Task<TestPostgres> StartContainerAsync()
         {
-            var container = new PostgreSqlBuilder("postgres:15-alpine").Build();
+            // A fixed host port, so that the connection string outlives a stop and start (the outage tests).
+            var container = new PostgreSqlBuilder("postgres:15-alpine").WithPortBinding(FreePort(), 5432).Build();
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             await container.StartAsync(timeout.Token);
             return new ContainerPostgres(container);
@@ -131,14 +139,16 @@ public abstract class TestPostgres : IAsyncDisposable
 
         public override Task StopAsync()
         {
-            Run(Path.Combine(binDir, "pg_ctl"), ["-D", DataDir, "-m", "immediate", "-w", "stop"], asPostgres: true);
+            // "fast": sessions are ended and their open transactions rolled back, as when a database server goes down for a restart.
+            Run(Path.Combine(binDir, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "stop"], asPostgres: true);
             return Task.CompletedTask;
         }
 
         public override Task StartAgainAsync()
         {
-            // Durability off: a test database is thrown away, and fsyncs would dominate the run time.
-            var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
+            // No fsync: a test database is thrown away. Commits stay synchronous, so an acknowledged commit survives
+            // the server being stopped (the outage tests count on it).
+            var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200";
             Run(Path.Combine(binDir, "pg_ctl"), ["-D", DataDir, "-l", Path.Combine(root, "postgres.log"), "-o", options, "-w", "-t", "60", "start"], asPostgres: true);
             return Task.CompletedTask;
         }
@@ -158,12 +168,6 @@ public abstract class TestPostgres : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
 
         private static string Run(string file, string[] args, bool asPostgres)
         {
