@@ -13,6 +13,7 @@ public sealed class DevicesDbContext(DbContextOptions<DevicesDbContext> options)
     public DbSet<Location> Locations => Set<Location>();
     public DbSet<Device> Devices => Set<Device>();
     public DbSet<ApiEvent> Events => Set<ApiEvent>();
+    public DbSet<Idempotency.IdempotencyKey> IdempotencyKeys => Set<Idempotency.IdempotencyKey>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(DevicesDbContext).Assembly);

@@ -2,6 +2,7 @@ using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Events;
+using Flatpeak.Devices.Api.Idempotency;
 using Flatpeak.Devices.Api.Locations;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -26,7 +27,8 @@ public static class DeviceEndpoints
             .WithName("device_create")
             .WithSummary("Create a device")
             .WithDescription("Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations.")
-            .WithValidation<CreateDeviceRequest>();
+            .WithValidation<CreateDeviceRequest>()
+            .WithIdempotency<CreateDeviceRequest>();
 
         devices.MapGet("/", List)
             .WithName("device_list")

@@ -13,6 +13,8 @@ public static class ServiceHost
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ObjectIds>();
         services.AddHostedService<MigrateOnStartup>();
+        services.AddSingleton<Idempotency.IdempotencyKeyPruner>();
+        services.AddHostedService(sp => sp.GetRequiredService<Idempotency.IdempotencyKeyPruner>());
         return services;
     }
 

@@ -1,6 +1,7 @@
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Idempotency;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -22,7 +23,8 @@ public static class LocationEndpoints
         locations.MapPost("/", Create)
             .WithName("location_create")
             .WithSummary("Create a location")
-            .WithValidation<CreateLocationRequest>();
+            .WithValidation<CreateLocationRequest>()
+            .WithIdempotency<CreateLocationRequest>();
 
         locations.MapGet("/", List)
             .WithName("location_list")

@@ -60,7 +60,7 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         await using var scope = Factory.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
-        await db.Database.ExecuteSqlRawAsync("TRUNCATE events, devices, locations, api_keys, accounts RESTART IDENTITY CASCADE");
+        await db.Database.ExecuteSqlRawAsync("TRUNCATE idempotency_keys, events, devices, locations, api_keys, accounts RESTART IDENTITY CASCADE");
     }
 
     /// <summary>Creates an account through the operator command's own code, as an operator would.</summary>

@@ -243,6 +243,57 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.ToTable("events", (string)null);
                 });
 
+            modelBuilder.Entity("Flatpeak.Devices.Api.Idempotency.IdempotencyKey", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("key")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("LockedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("locked_at");
+
+                    b.Property<byte[]>("RequestHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("request_hash");
+
+                    b.Property<string>("ResponseBody")
+                        .HasColumnType("text")
+                        .HasColumnName("response_body");
+
+                    b.Property<string>("ResponseLocation")
+                        .HasColumnType("text")
+                        .HasColumnName("response_location");
+
+                    b.Property<int?>("ResponseStatus")
+                        .HasColumnType("integer")
+                        .HasColumnName("response_status");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.HasKey("AccountId", "LiveMode", "Key")
+                        .HasName("pk_idempotency_keys");
+
+                    b.HasIndex("TimeCreated")
+                        .HasDatabaseName("ix_idempotency_keys_time_created");
+
+                    b.ToTable("idempotency_keys", (string)null);
+                });
+
             modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>
                 {
                     b.Property<string>("Id")
@@ -333,6 +384,16 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_events_accounts_account_id");
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Idempotency.IdempotencyKey", b =>
+                {
+                    b.HasOne("Flatpeak.Devices.Api.Accounts.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_idempotency_keys_accounts_account_id");
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>

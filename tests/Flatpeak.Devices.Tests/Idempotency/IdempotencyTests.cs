@@ -1,0 +1,213 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Idempotency;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flatpeak.Devices.Tests.Idempotency;
+
+public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
+{
+    [Fact]
+    public async Task A_retry_with_the_same_key_and_body_replays_the_first_response_and_creates_nothing()
+    {
+        var (_, client) = await SignInAsync();
+        var body = CreateDeviceTests.SeedBody(await CreateLocationAsync(client));
+
+        using var first = await SendAsync(client, "/devices", body, "key-1");
+        using var second = await SendAsync(client, "/devices", body, "key-1");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal("true", Assert.Single(second.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
+        Assert.Equal("application/json", second.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+        Assert.Equal(1, await CountAsync(db => db.Devices));
+        Assert.Equal(1, await CountAsync(db => db.Events));
+    }
+
+    [Fact]
+    public async Task The_same_key_with_another_body_answers_422()
+    {
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+        using var first = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location), "key-1");
+
+        using var second = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location).Replace("Pico Ultimate", "Pico Max", StringComparison.Ordinal), "key-1");
+
+        await AssertErrorAsync(second, HttpStatusCode.UnprocessableEntity, "api.device_create", "idempotency_key_reused", "Idempotency-Key");
+        Assert.Equal(1, await CountAsync(db => db.Devices));
+    }
+
+    [Fact]
+    public async Task The_same_key_on_another_endpoint_answers_422()
+    {
+        var (_, client) = await SignInAsync();
+        using var first = await SendAsync(client, "/locations", "{}", "key-1");
+
+        using var second = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody("loc_641b90b758fb8e6293716e40"), "key-1");
+
+        await AssertErrorAsync(second, HttpStatusCode.UnprocessableEntity, "api.device_create", "idempotency_key_reused", "Idempotency-Key");
+    }
+
+    [Fact]
+    public async Task Keys_belong_to_an_account_and_a_mode()
+    {
+        var (acme, acmeTest) = await SignInAsync(name: "Acme");
+        var (_, globex) = await SignInAsync(name: "Globex");
+        using var acmeLive = Api.Client(await Api.LoginAsync(acme.AccountId, acme.LiveKey));
+
+        foreach (var client in new[] { acmeTest, globex, acmeLive })
+        {
+            using var response = await SendAsync(client, "/locations", "{}", "shared-key");
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.False(response.Headers.Contains("Idempotent-Replayed"));
+        }
+
+        Assert.Equal(3, await CountAsync(db => db.Locations));
+    }
+
+    [Fact]
+    public async Task A_validation_failure_is_not_remembered()
+    {
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+
+        using var invalid = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location).Replace("\"BATTERY_SYSTEM\"", "\"KETTLE\"", StringComparison.Ordinal), "key-1");
+        using var valid = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location), "key-1");
+
+        await AssertErrorAsync(invalid, HttpStatusCode.BadRequest, "api.device_create", "type_invalid", "type");
+        Assert.Equal(HttpStatusCode.Created, valid.StatusCode);
+        Assert.False(valid.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task A_refusal_of_the_endpoint_itself_is_remembered_like_a_success()
+    {
+        var (_, client) = await SignInAsync();
+        var body = CreateDeviceTests.SeedBody("loc_000000000000000000000000");
+
+        using var first = await SendAsync(client, "/devices", body, "key-1");
+        using var second = await SendAsync(client, "/devices", body, "key-1");
+
+        var error = await AssertErrorAsync(first, HttpStatusCode.BadRequest, "api.device_create", "location_not_found", "locations[0]");
+        Assert.Equal(HttpStatusCode.BadRequest, second.StatusCode);
+        Assert.Equal("true", Assert.Single(second.Headers.GetValues("Idempotent-Replayed")));
+        Assert.True(JsonElement.DeepEquals(error, await ReadJsonAsync(second)));
+    }
+
+    [Fact]
+    public async Task A_retry_while_the_first_request_runs_answers_409()
+    {
+        var (_, client) = await SignInAsync();
+        var body = CreateDeviceTests.SeedBody(await CreateLocationAsync(client));
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+        // Hold the first request inside its transaction: it waits for this lock to insert its device.
+        await using var blocker = await db.Database.BeginTransactionAsync();
+        await db.Database.ExecuteSqlRawAsync("LOCK TABLE devices IN ACCESS EXCLUSIVE MODE");
+
+        var first = SendAsync(client, "/devices", body, "key-1");
+        await WaitUntilAsync(async () => await CountKeysAsync() == 1);
+        using var second = await SendAsync(client, "/devices", body, "key-1");
+        await blocker.RollbackAsync();
+        using var firstResponse = await first;
+
+        await AssertErrorAsync(second, HttpStatusCode.Conflict, "api.device_create", "idempotency_key_in_use", "Idempotency-Key");
+        Assert.Equal(HttpStatusCode.Created, firstResponse.StatusCode);
+        using var third = await SendAsync(client, "/devices", body, "key-1");
+        Assert.Equal("true", Assert.Single(third.Headers.GetValues("Idempotent-Replayed")));
+    }
+
+    [Theory]
+    [InlineData("256 characters")]
+    [InlineData("clé")]
+    [InlineData("two\tparts")]
+    public async Task A_key_longer_than_255_characters_or_not_printable_ascii_answers_400(string key)
+    {
+        var (_, client) = await SignInAsync();
+
+        using var response = await SendAsync(client, "/locations", "{}", key == "256 characters" ? new string('k', 256) : key);
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.location_create", "idempotency_key_invalid");
+        Assert.Equal(0, await CountAsync(db => db.Locations));
+    }
+
+    [Fact]
+    public async Task A_key_of_255_characters_is_accepted()
+    {
+        var (_, client) = await SignInAsync();
+
+        using var response = await SendAsync(client, "/locations", "{}", new string('k', 255));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_key_older_than_24_hours_counts_as_new_and_is_pruned()
+    {
+        var (_, client) = await SignInAsync();
+        using var first = await SendAsync(client, "/locations", "{}", "old-key");
+        await ExecuteAsync("UPDATE idempotency_keys SET time_created = now() - interval '25 hours'");
+
+        using var again = await SendAsync(client, "/locations", "{}", "old-key");
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.False(again.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(2, await CountAsync(db => db.Locations));
+
+        await ExecuteAsync("UPDATE idempotency_keys SET time_created = now() - interval '25 hours'");
+        using var other = await SendAsync(client, "/locations", "{}", "fresh-key");
+        var pruned = await Api.Factory.Services.GetRequiredService<IdempotencyKeyPruner>().PruneOnceAsync(CancellationToken.None);
+        Assert.Equal(1, pruned);
+        Assert.Equal(1, await CountKeysAsync());
+    }
+
+    [Fact]
+    public async Task A_key_left_running_by_a_vanished_request_can_be_taken_after_a_minute()
+    {
+        var (_, client) = await SignInAsync();
+        using var first = await SendAsync(client, "/locations", "{}", "key-1");
+        await ExecuteAsync("DELETE FROM locations; UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, locked_at = now() - interval '2 minutes'");
+
+        using var retry = await SendAsync(client, "/locations", "{}", "key-1");
+
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, await CountAsync(db => db.Locations));
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return await client.SendAsync(request);
+    }
+
+    private async Task<int> CountAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)
+    {
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        return await set(scope.ServiceProvider.GetRequiredService<DevicesDbContext>()).CountAsync();
+    }
+
+    private Task<int> CountKeysAsync() => CountAsync(db => db.IdempotencyKeys);
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Database.ExecuteSqlRawAsync(sql);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 500 && !await condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+    }
+}
