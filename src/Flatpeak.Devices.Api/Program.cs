@@ -18,6 +18,7 @@ builder.Services
     .AddServiceBasics()
     .AddApiJson()
     .AddApiErrors()
+    .AddApiRateLimiting(builder.Configuration)
     .AddDevicesData(builder.Configuration)
     .AddApiDocumentation()
     .AddLocations()
@@ -30,6 +31,7 @@ app.UseApiErrors();
 app.UseRequestBodyLimit();
 app.UseApiDocumentation();
 app.UseAuthentication();
+app.UseRateLimiter();
 app.UseAuthorization();
 app.MapHealth();
 app.MapLogin();

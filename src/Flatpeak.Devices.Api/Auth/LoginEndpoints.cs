@@ -21,7 +21,7 @@ public static class LoginEndpoints
             .WithName("login")
             .WithTags("Authentication")
             .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token")
-            .ProducesApiError(StatusCodes.Status401Unauthorized)
+            .ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable)
             .AllowAnonymous();
         return routes;
     }

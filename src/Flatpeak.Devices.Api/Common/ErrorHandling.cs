@@ -67,7 +67,15 @@ public static class ErrorHandling
     /// <summary>The failures every authenticated endpoint can answer with.</summary>
     public static TBuilder ProducesErrorsOfAuthenticatedEndpoints<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status500InternalServerError);
+        builder.ProducesApiError(
+            StatusCodes.Status401Unauthorized,
+            StatusCodes.Status429TooManyRequests,
+            StatusCodes.Status500InternalServerError,
+            StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>The failures of reading a JSON body.</summary>
+    public static RouteHandlerBuilder ProducesBodyErrors(this RouteHandlerBuilder builder) =>
+        builder.ProducesApiError(StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType);
 
     public const string RetryAfterSeconds = "2";
 

@@ -28,6 +28,7 @@ public static class DeviceEndpoints
             .WithSummary("Create a device")
             .WithDescription("Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations.")
             .WithValidation<CreateDeviceRequest>()
+            .ProducesBodyErrors()
             .WithIdempotency<CreateDeviceRequest>();
 
         devices.MapGet("/", List)
@@ -45,6 +46,7 @@ public static class DeviceEndpoints
             .WithSummary("Update a device")
             .WithDescription("Changes only the fields sent; null clears an optional field.")
             .WithValidation<UpdateDeviceRequest>()
+            .ProducesBodyErrors()
             .ProducesApiError(StatusCodes.Status404NotFound);
 
         devices.MapDelete("/{id}", Delete)

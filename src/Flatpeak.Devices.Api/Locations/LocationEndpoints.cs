@@ -24,6 +24,7 @@ public static class LocationEndpoints
             .WithName("location_create")
             .WithSummary("Create a location")
             .WithValidation<CreateLocationRequest>()
+            .ProducesBodyErrors()
             .WithIdempotency<CreateLocationRequest>();
 
         locations.MapGet("/", List)

@@ -49,6 +49,7 @@ public static class ApiDocumentation
             swagger.NonNullableReferenceTypesAsRequired();
             swagger.OperationFilter<SecurityRequirements>();
             swagger.OperationFilter<Examples>();
+            swagger.OperationFilter<IdempotencyKeyHeader>();
             swagger.SchemaFilter<WireSchemas>();
             swagger.ParameterFilter<ListParameters>();
         });
@@ -86,6 +87,25 @@ public static class ApiDocumentation
             {
                 [new OpenApiSecurityScheme { Reference = new OpenApiReference { Type = ReferenceType.SecurityScheme, Id = scheme } }] = [],
             });
+        }
+    }
+
+    private sealed class IdempotencyKeyHeader : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<Idempotency.IdempotencyFilter.IdempotentEndpoint>().Any())
+            {
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = Idempotency.IdempotencyFilter.Header,
+                    In = ParameterLocation.Header,
+                    Required = false,
+                    Description = "Makes a retry safe: the same key and body within 24 hours replays the first response " +
+                        "(with Idempotent-Replayed: true) and creates nothing. Another body with the same key: 422; while the first runs: 409.",
+                    Schema = new OpenApiSchema { Type = "string", MinLength = 1, MaxLength = Idempotency.IdempotencyFilter.MaxKeyLength },
+                });
+            }
         }
     }
 

@@ -31,6 +31,9 @@ public sealed class ApiFixture : IAsyncLifetime
             web.UseSetting("ConnectionStrings:Postgres", _postgres.ConnectionString);
             web.UseSetting("Auth:SigningKey", SigningKey);
             web.UseSetting("Auth:Issuer", Issuer);
+            // Far above what the tests send; RateLimitingTests has its own instance with a small bucket.
+            web.UseSetting("RateLimiting:TokenLimit", "1000000");
+            web.UseSetting("RateLimiting:TokensPerPeriod", "1000000");
         });
         // Starting the server applies the migrations.
         Factory.CreateClient().Dispose();

@@ -33,11 +33,14 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
 
         Assert.Equal("device_create", post.GetProperty("operationId").GetString());
         Assert.Equal(
-            ["201", "400", "401", "500"],
+            ["201", "400", "401", "409", "413", "415", "422", "429", "500", "503"],
             post.GetProperty("responses").EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal));
         var example = post.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("example");
         Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(CreateDeviceTests.SeedBody("loc_641b90b758fb8e6293716e40")).RootElement, example));
         Assert.Equal("bearer", post.GetProperty("security")[0].EnumerateObject().Single().Name);
+        var header = post.GetProperty("parameters").EnumerateArray().Single();
+        Assert.Equal("Idempotency-Key", header.GetProperty("name").GetString());
+        Assert.Equal("header", header.GetProperty("in").GetString());
         Assert.Equal("#/components/schemas/ApiError",
             post.GetProperty("responses").GetProperty("400").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
     }
@@ -82,17 +85,17 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
 
         string[] expected =
         [
-            "GET /login login 200 401",
-            "POST /devices device_create 201 400 401 500",
-            "GET /devices device_list 200 400 401 500",
-            "GET /devices/{id} device_get 200 401 404 500",
-            "PATCH /devices/{id} device_update 200 400 401 404 500",
-            "DELETE /devices/{id} device_delete 200 401 404 500",
-            "POST /locations location_create 201 400 401 500",
-            "GET /locations location_list 200 400 401 500",
-            "GET /locations/{id} location_get 200 401 404 500",
-            "GET /events event_list 200 400 401 500",
-            "GET /events/{id} event_get 200 401 404 500",
+            "GET /login login 200 401 503",
+            "POST /devices device_create 201 400 401 409 413 415 422 429 500 503",
+            "GET /devices device_list 200 400 401 429 500 503",
+            "GET /devices/{id} device_get 200 401 404 429 500 503",
+            "PATCH /devices/{id} device_update 200 400 401 404 413 415 429 500 503",
+            "DELETE /devices/{id} device_delete 200 401 404 429 500 503",
+            "POST /locations location_create 201 400 401 409 413 415 422 429 500 503",
+            "GET /locations location_list 200 400 401 429 500 503",
+            "GET /locations/{id} location_get 200 401 404 429 500 503",
+            "GET /events event_list 200 400 401 429 500 503",
+            "GET /events/{id} event_get 200 401 404 429 500 503",
             "GET /healthz health_live 200",
             "GET /readyz health_ready 200 503",
         ];

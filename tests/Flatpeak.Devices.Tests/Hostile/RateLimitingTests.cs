@@ -1,0 +1,55 @@
+using System.Net;
+using Flatpeak.Devices.Tests.Infrastructure;
+using Flatpeak.Devices.Api.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flatpeak.Devices.Tests.Hostile;
+
+public sealed class RateLimitingTests(ApiFixture api) : ApiTest(api)
+{
+    [Fact]
+    public async Task Past_the_bucket_an_account_and_mode_gets_429_rate_limit_with_retry_after_and_others_are_unaffected()
+    {
+        await using var limited = Api.Factory.WithWebHostBuilder(web =>
+        {
+            web.UseSetting("RateLimiting:TokenLimit", "3");
+            web.UseSetting("RateLimiting:TokensPerPeriod", "1");
+            web.UseSetting("RateLimiting:PeriodSeconds", "600");
+        });
+        var acme = await Api.CreateAccountAsync("Acme");
+        var globex = await Api.CreateAccountAsync("Globex");
+        using var acmeTest = Client(limited, await Api.LoginAsync(acme.AccountId, acme.TestKey));
+        using var acmeLive = Client(limited, await Api.LoginAsync(acme.AccountId, acme.LiveKey));
+        using var globexTest = Client(limited, await Api.LoginAsync(globex.AccountId, globex.TestKey));
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var allowed = await acmeTest.GetAsync("/devices");
+            Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        }
+
+        using var refused = await PostJsonAsync(acmeTest, "/locations", "{}");
+        await AssertErrorAsync(refused, HttpStatusCode.TooManyRequests, "api.location_create", "rate_limited");
+        Assert.InRange(refused.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 600);
+        using var otherMode = await acmeLive.GetAsync("/devices");
+        Assert.Equal(HttpStatusCode.OK, otherMode.StatusCode);
+        using var otherAccount = await globexTest.GetAsync("/devices");
+        Assert.Equal(HttpStatusCode.OK, otherAccount.StatusCode);
+        await AssertNoLocationsAsync();
+    }
+
+    private static HttpClient Client(Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> factory, string token)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private async Task AssertNoLocationsAsync()
+    {
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Locations.CountAsync());
+    }
+}
