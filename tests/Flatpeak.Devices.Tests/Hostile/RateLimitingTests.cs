@@ -1,6 +1,6 @@
 using System.Net;
-using Flatpeak.Devices.Tests.Infrastructure;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
