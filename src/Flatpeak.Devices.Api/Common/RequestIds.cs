@@ -1,32 +1,47 @@
+using Microsoft.AspNetCore.Http.Features;
+
 namespace Flatpeak.Devices.Api.Common;
 
-/// <summary>Gives every request a <c>req_</c> id, sent back in the <c>Request-Id</c> header and in every log line of the request.</summary>
+/// <summary>
+/// Gives every request a <c>req_</c> id: the <c>Request-Id</c> response header, the <c>request_id</c> of error objects,
+/// and the <c>RequestId</c> of every log line of the request (ASP.NET Core's own request log scope carries it,
+/// because the id is set as the request's trace identifier before hosting opens that scope).
+/// </summary>
 public static class RequestIds
 {
     public const string Header = "Request-Id";
 
-    public static IApplicationBuilder UseRequestIds(this IApplicationBuilder app)
+    public static IServiceCollection AddRequestIds(this IServiceCollection services)
     {
-        var ids = app.ApplicationServices.GetRequiredService<ObjectIds>();
-        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Flatpeak.Devices.Api.Requests");
-        return app.Use(async (http, next) =>
+        services.AddSingleton<DefaultHttpContextFactory>();
+        services.AddSingleton<IHttpContextFactory, RequestIdHttpContextFactory>();
+        return services;
+    }
+
+    public static IApplicationBuilder UseRequestIds(this IApplicationBuilder app) =>
+        app.Use((http, next) =>
         {
-            var requestId = ids.New(ObjectIds.Request);
-            http.TraceIdentifier = requestId;
             // OnStarting, not now: the exception handler clears the headers before it writes the error.
             http.Response.OnStarting(static state =>
             {
-                var (response, id) = ((HttpResponse, string))state;
-                response.Headers[Header] = id;
+                var response = (HttpResponse)state;
+                response.Headers[Header] = response.HttpContext.TraceIdentifier;
                 return Task.CompletedTask;
-            }, (http.Response, requestId));
-            using (logger.BeginScope(new KeyValuePair<string, object>[] { new("RequestId", requestId) }))
-            {
-                await next(http);
-            }
+            }, http.Response);
+            return next(http);
         });
-    }
 
-    public static string Of(HttpContext http) =>
-        http.TraceIdentifier.StartsWith(ObjectIds.Request + "_", StringComparison.Ordinal) ? http.TraceIdentifier : string.Empty;
+    public static string Of(HttpContext http) => http.TraceIdentifier;
+
+    private sealed class RequestIdHttpContextFactory(DefaultHttpContextFactory inner, ObjectIds ids) : IHttpContextFactory
+    {
+        public HttpContext Create(IFeatureCollection featureCollection)
+        {
+            var http = inner.Create(featureCollection);
+            http.TraceIdentifier = ids.New(ObjectIds.Request);
+            return http;
+        }
+
+        public void Dispose(HttpContext httpContext) => inner.Dispose(httpContext);
+    }
 }

@@ -12,6 +12,7 @@ public static class ServiceHost
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ObjectIds>();
+        services.AddRequestIds();
         services.AddHostedService<MigrateOnStartup>();
         services.AddSingleton<Idempotency.IdempotencyKeyPruner>();
         services.AddHostedService(sp => sp.GetRequiredService<Idempotency.IdempotencyKeyPruner>());
