@@ -65,11 +65,30 @@ public static class DataExtensions
         db.ChangeTracker.AcceptAllChanges();
     }
 
+    /// <summary>
+    /// Applies pending migrations. Instances starting together take turns on a PostgreSQL advisory lock, so that
+    /// one migrates and the others then find nothing to do (EF's own lock on the history table comes too late
+    /// to keep two instances from creating that table at once).
+    /// </summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await using var scope = services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Database.MigrateAsync(cancellationToken);
+        var database = scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Database;
+        await database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+            await database.MigrateAsync(cancellationToken);
+            await database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", cancellationToken);
+        }
+        finally
+        {
+            // Closing the session releases the lock too, should the migration have failed.
+            await database.CloseConnectionAsync();
+        }
     }
+
+    private const long MigrationLockKey = 0x466C617470656B;
 }
 
 public sealed class DatabaseOptions

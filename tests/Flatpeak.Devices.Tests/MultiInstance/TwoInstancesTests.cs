@@ -1,0 +1,101 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+using Npgsql;
+
+namespace Flatpeak.Devices.Tests.MultiInstance;
+
+/// <summary>Two processes of the service against one fresh database, as behind a load balancer.</summary>
+public sealed class TwoInstancesTests(ApiFixture api) : ApiTest(api)
+{
+    [Fact]
+    public async Task Two_instances_migrate_together_never_collide_on_ids_and_share_idempotency()
+    {
+        var database = "multi_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new NpgsqlConnection(Api.Postgres.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Database = database }.ConnectionString;
+
+        // Both start on an empty database at the same moment: both try to migrate.
+        await using var a = ServiceProcess.StartServer(connectionString);
+        await using var b = ServiceProcess.StartServer(connectionString);
+        await Task.WhenAll(a.WaitUntilReadyAsync(), b.WaitUntilReadyAsync());
+
+        var (exit, stdout, stderr) = await ServiceProcess.RunCommandAsync(connectionString, "accounts", "create", "--name", "Fleet");
+        Assert.True(exit == 0, stderr);
+        var account = JsonDocument.Parse(stdout).RootElement;
+        using var clientA = new HttpClient { BaseAddress = a.BaseAddress };
+        using var clientB = new HttpClient { BaseAddress = b.BaseAddress };
+        using (var login = new HttpRequestMessage(HttpMethod.Get, "/login"))
+        {
+            login.Headers.Authorization = ApiFixture.BasicAuth(account.GetProperty("account_id").GetString()!, account.GetProperty("test_key").GetString()!);
+            using var response = await clientA.SendAsync(login);
+            var token = (await ReadJsonAsync(response)).GetProperty("bearer_token").GetString();
+            // A token from one instance works on the other.
+            clientA.DefaultRequestHeaders.Authorization = clientB.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        var location = await CreateLocationAsync(clientA);
+        var body = CreateDeviceTests.SeedBody(location);
+        var creates = Enumerable.Range(0, 200).Select(async i =>
+        {
+            using var response = await PostJsonAsync(i % 2 == 0 ? clientA : clientB, "/devices", body);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
+        });
+        var ids = await Task.WhenAll(creates);
+
+        Assert.Equal(200, ids.Distinct().Count());
+        // Each process draws its own random middle part of the ids.
+        Assert.Equal(2, ids.Select(id => id[12..22]).Distinct().Count());
+        using (var list = await clientB.GetAsync("/devices?limit=100"))
+        {
+            Assert.True((await ReadJsonAsync(list)).GetProperty("has_more").GetBoolean());
+        }
+
+        Assert.Equal(200, await CountAsync(connectionString, "devices"));
+
+        // An Idempotency-Key used on one instance is honoured by the other.
+        using var first = await SendWithKeyAsync(clientA, body, "fleet-import-1");
+        using var retry = await SendWithKeyAsync(clientB, body, "fleet-import-1");
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal("true", Assert.Single(retry.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
+        Assert.Equal(201, await CountAsync(connectionString, "devices"));
+        Assert.Equal(1, await CountAsync(connectionString, "\"__EFMigrationsHistory\" WHERE migration_id LIKE '%_Initial'"));
+
+        // Through Kestrel too, a body past the limit is refused with the error object, declared or streamed.
+        var huge = body.Replace("Nova Systems", new string('n', 70_000), StringComparison.Ordinal);
+        using var declared = await PostJsonAsync(clientA, "/devices", huge);
+        await AssertErrorAsync(declared, HttpStatusCode.RequestEntityTooLarge, "api.device_create", "body_too_large");
+        using var streamed = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(huge))) };
+        streamed.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        streamed.Headers.TransferEncodingChunked = true;
+        using var streamedResponse = await clientB.SendAsync(streamed);
+        await AssertErrorAsync(streamedResponse, HttpStatusCode.RequestEntityTooLarge, "api.device_create", "body_too_large");
+    }
+
+    private static async Task<HttpResponseMessage> SendWithKeyAsync(HttpClient client, string body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Idempotency-Key", key);
+        return await client.SendAsync(request);
+    }
+
+    private static async Task<long> CountAsync(string connectionString, string from)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand($"SELECT count(*) FROM {from}", connection);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+}
