@@ -1,4 +1,6 @@
+using Flatpeak.Devices.Api.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Flatpeak.Devices.Api.Data;
 
@@ -10,7 +12,7 @@ public static class DataExtensions
     {
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section));
         services.AddDbContextPool<DevicesDbContext>(options =>
-            Configure(options, WithFailFastDefaults(configuration.GetConnectionString(ConnectionStringName)
+            Configure(options, WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName)
                 ?? throw new InvalidOperationException($"The configuration key 'ConnectionStrings:{ConnectionStringName}' is not set."))));
         return services;
     }
@@ -25,9 +27,9 @@ public static class DataExtensions
     /// <summary>
     /// Unless the connection string says otherwise: wait at most 3 s for a connection (opening one, or a free one
     /// from the pool) and 10 s for a command, so that with the database gone a request fails fast with 503
-    /// instead of hanging.
+    /// instead of hanging; and prepare the statements used most.
     /// </summary>
-    internal static string WithFailFastDefaults(string connectionString)
+    internal static string WithServiceDefaults(string connectionString)
     {
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
@@ -41,12 +43,27 @@ public static class DataExtensions
             builder.CommandTimeout = 10;
         }
 
+        // Prepare the statements each connection sends most: PostgreSQL then skips parsing and planning them.
+        if (!given.ContainsKey("Max Auto Prepare"))
+        {
+            builder.MaxAutoPrepare = 32;
+        }
+
+        // The service sets no session state, so a pooled connection needs no reset (a round trip of
+        // RESET ALL, DISCARD … each time EF takes one from the pool).
+        if (!given.ContainsKey("No Reset On Close"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
         return builder.ConnectionString;
     }
 
     /// <summary>
-    /// Saves once, even when a transient fault hides whether the commit went through: EF retries the
-    /// transaction, and before a retry asks <paramref name="alreadyStored"/> whether the first attempt committed.
+    /// Saves once, even when a transient fault hides whether the commit went through: EF retries, and before a
+    /// retry asks <paramref name="alreadyStored"/> whether the first attempt committed.
+    /// The changes go as one batch in one round trip with no BEGIN/COMMIT of their own: PostgreSQL runs a batch
+    /// (everything up to one Sync of the extended protocol) as one implicit transaction, so it is all or nothing.
     /// Inside a transaction someone else owns (an idempotent request), it just saves as part of it.
     /// </summary>
     public static async Task SaveChangesOnceAsync(this DevicesDbContext db, Func<CancellationToken, Task<bool>> alreadyStored, CancellationToken cancellationToken)
@@ -57,13 +74,25 @@ public static class DataExtensions
             return;
         }
 
-        await db.Database.CreateExecutionStrategy().ExecuteInTransactionAsync(
-            db,
-            (context, ct) => context.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct),
-            (_, ct) => alreadyStored(ct),
-            cancellationToken);
+        db.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+        try
+        {
+            await db.Database.CreateExecutionStrategy().ExecuteAsync(
+                db,
+                (context, ct) => context.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct),
+                (_, ct) => VerifyAsync(alreadyStored, ct),
+                cancellationToken);
+        }
+        finally
+        {
+            db.Database.AutoTransactionBehavior = AutoTransactionBehavior.WhenNeeded;
+        }
+
         db.ChangeTracker.AcceptAllChanges();
     }
+
+    private static async Task<ExecutionResult<int>> VerifyAsync(Func<CancellationToken, Task<bool>> alreadyStored, CancellationToken cancellationToken) =>
+        new(await alreadyStored(cancellationToken), 0);
 
     /// <summary>
     /// Applies pending migrations. Instances starting together take turns on a PostgreSQL advisory lock, so that
@@ -79,11 +108,19 @@ public static class DataExtensions
         {
             await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
             await database.MigrateAsync(cancellationToken);
-            await database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", cancellationToken);
         }
         finally
         {
-            // Closing the session releases the lock too, should the migration have failed.
+            // Pooled connections are not reset (No Reset On Close), so release the lock before giving this one back.
+            try
+            {
+                await database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None);
+            }
+            catch (Exception e) when (ErrorHandling.DatabaseUnavailable(e))
+            {
+                // The session is gone, and its lock with it.
+            }
+
             await database.CloseConnectionAsync();
         }
     }
