@@ -214,7 +214,7 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
                     b.Property<string>("Data")
                         .IsRequired()
-                        .HasColumnType("jsonb")
+                        .HasColumnType("json")
                         .HasColumnName("data");
 
                     b.Property<bool>("LiveMode")
@@ -236,9 +236,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
                     b.HasIndex("AccountId", "LiveMode", "Id")
                         .HasDatabaseName("ix_events_account_id_live_mode_id");
-
-                    b.HasIndex("AccountId", "LiveMode", "Type", "Id")
-                        .HasDatabaseName("ix_events_account_id_live_mode_type_id");
 
                     b.ToTable("events", (string)null);
                 });
