@@ -79,7 +79,17 @@ for clients in $PGBENCH_CLIENTS; do
   ceiling=$(awk -v a="$ceiling" -v b="$tps" 'BEGIN {print (b > a) ? b : a}')
 done
 
+design=0
+for clients in $PGBENCH_CLIENTS; do
+  tps=$("$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$clients" -j 2 -T "$PGBENCH_SECONDS" \
+        -D account="$account_id" -D location="$BENCH_LOCATION" -f bench/design-ceiling.sql postgres 2>/dev/null \
+        | awk '/^tps = / {print $3; exit}')
+  echo "pgbench (design: device + event in one transaction) clients=$clients tps=$tps" >&2
+  design=$(awk -v a="$design" -v b="$tps" 'BEGIN {print (b > a) ? b : a}')
+done
+
 echo
+echo "design ceiling (location check + device + event, one transaction) = $design tps = $(awk -v d="$design" -v c="$ceiling" 'BEGIN {printf "%.2f", d / c}') x ceiling"
 echo "POST /devices on $(nproc) cores (wrk, service and PostgreSQL on one machine); ceiling = best pgbench tps = $ceiling; service peak RSS = ${peak_rss_mb} MB"
 for c in $CONNECTIONS; do
   line=${results[$c]}

@@ -55,6 +55,7 @@ cat <<MSG
 
 Flatpeak Devices is serving on $URL   (Swagger UI: $URL/swagger)
 Demo account: $account
+For Flatpeak.Devices.http: @basicCredentials = $(printf '%s' "$account_id:$test_key" | base64 -w0)
 Paste these into another shell:
 
 ACCOUNT=$account_id

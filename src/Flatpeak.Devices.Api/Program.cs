@@ -14,6 +14,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddOperatorCommands(args);
 builder.AddApiAuthentication();
 builder.AddRequestBodyLimit();
+builder.AddTelemetry();
 builder.Services
     .AddServiceBasics()
     .AddApiJson()
