@@ -31,7 +31,10 @@ public static class ApiDocumentation
                 Description = "Register the energy devices of your customers (EV chargers, cars, home batteries, solar systems) " +
                     "against the locations where they are installed. Log in with GET /login (HTTP Basic: account id and API key), " +
                     "then send the bearer token it returns.",
+                License = new OpenApiLicense { Name = "Proprietary" },
             });
+            // Relative to where the document is served, so that Try it out and generated clients call this service.
+            swagger.AddServer(new OpenApiServer { Url = "/", Description = "This service" });
             swagger.AddSecurityDefinition(BearerScheme, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.Http,
@@ -80,6 +83,8 @@ public static class ApiDocumentation
                 : null;
             if (scheme is null)
             {
+                // Said outright: this operation needs no credentials.
+                operation.Security = [new OpenApiSecurityRequirement()];
                 return;
             }
 
