@@ -1,0 +1,87 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+
+namespace Flatpeak.Devices.Tests.OpenApi;
+
+/// <summary>Real responses of every endpoint, success and failure, checked against the schemas the served document declares.</summary>
+public sealed class ResponsesMatchTheDocumentTests(ApiFixture api) : ApiTest(api)
+{
+    [Fact]
+    public async Task Every_response_matches_the_schema_declared_for_its_operation_and_status()
+    {
+        using var anonymous = Api.Client();
+        using var documentResponse = await anonymous.GetAsync("/swagger/v1/swagger.json");
+        var document = await ReadJsonAsync(documentResponse);
+        var account = await Api.CreateAccountAsync();
+        var checkedResponses = new List<string>();
+
+        async Task<JsonElement> Check(string method, string template, HttpResponseMessage response)
+        {
+            var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var operation = document.GetProperty("paths").GetProperty(template).GetProperty(method.ToLowerInvariant());
+            Assert.True(operation.GetProperty("responses").TryGetProperty(status, out var declared), $"{method} {template} answered {status}, which the document does not declare");
+            var schema = declared.GetProperty("content").GetProperty("application/json").GetProperty("schema");
+            var body = await ReadJsonAsync(response);
+            var errors = OpenApiSchemaValidator.Validate(body, schema, document);
+            Assert.True(errors.Count == 0, $"{method} {template} {status}:\n{string.Join('\n', errors)}");
+            checkedResponses.Add($"{method} {template} {status}");
+            return body;
+        }
+
+        using var badLogin = new HttpRequestMessage(HttpMethod.Get, "/login");
+        await Check("GET", "/login", await anonymous.SendAsync(badLogin));
+        using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
+        login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
+        var token = (await Check("GET", "/login", await anonymous.SendAsync(login))).GetProperty("bearer_token").GetString()!;
+        using var client = Api.Client(token);
+
+        await Check("POST", "/devices", await anonymous.PostAsync("/devices", Json("{}")));
+        await Check("GET", "/healthz", await anonymous.GetAsync("/healthz"));
+        await Check("GET", "/readyz", await anonymous.GetAsync("/readyz"));
+
+        var location = await Check("POST", "/locations", await client.PostAsync("/locations", Json("""{"reference_id":"HOME-1","postal_address":{"city":"London","country_code":"GB"}}""")));
+        var locationId = location.GetProperty("id").GetString()!;
+        await Check("POST", "/locations", await client.PostAsync("/locations", Json("""{"postal_address":{"country_code":"XX"}}""")));
+        await Check("POST", "/devices", await client.PostAsync("/devices", Json(CreateDeviceTests.SeedBody(locationId))));
+        var device = await Check("POST", "/devices", await client.PostAsync("/devices", Json($$"""{"reference_id":"R","type":"OTHER","locations":["{{locationId}}"]}""")));
+        var deviceId = device.GetProperty("id").GetString()!;
+        await Check("POST", "/devices", await client.PostAsync("/devices", Json("{\"id\":1}")));
+        await Check("POST", "/devices", await client.PostAsync("/devices", new StringContent("x", Encoding.UTF8, "text/plain")));
+        await Check("POST", "/devices", await client.PostAsync("/devices", Json(CreateDeviceTests.SeedBody(locationId).Replace("Nova Systems", new string('n', 70_000), StringComparison.Ordinal))));
+
+        using var first = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = Json(CreateDeviceTests.SeedBody(locationId)) };
+        first.Headers.Add("Idempotency-Key", "k1");
+        await Check("POST", "/devices", await client.SendAsync(first));
+        using var reused = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = Json(CreateDeviceTests.SeedBody(locationId).Replace("Pico", "Nano", StringComparison.Ordinal)) };
+        reused.Headers.Add("Idempotency-Key", "k1");
+        await Check("POST", "/devices", await client.SendAsync(reused));
+
+        await Check("GET", "/locations/{id}", await client.GetAsync($"/locations/{locationId}"));
+        await Check("GET", "/locations/{id}", await client.GetAsync("/locations/loc_000000000000000000000000"));
+        await Check("GET", "/locations", await client.GetAsync("/locations"));
+        await Check("GET", "/locations", await client.GetAsync("/locations?limit=0"));
+        await Check("GET", "/devices/{id}", await client.GetAsync($"/devices/{deviceId}"));
+        await Check("GET", "/devices/{id}", await client.GetAsync("/devices/dev_000000000000000000000000"));
+        await Check("GET", "/devices", await client.GetAsync($"/devices?location_id={locationId}"));
+        await Check("GET", "/devices", await client.GetAsync("/devices?limit=abc"));
+        await Check("PATCH", "/devices/{id}", await client.PatchAsync($"/devices/{deviceId}", Json("""{"manufacturer":"Acme","properties":{"pv_tilt":10}}""")));
+        await Check("PATCH", "/devices/{id}", await client.PatchAsync($"/devices/{deviceId}", Json("""{"type":null}""")));
+        await Check("PATCH", "/devices/{id}", await client.PatchAsync("/devices/dev_000000000000000000000000", Json("{}")));
+        var events = await Check("GET", "/events", await client.GetAsync("/events"));
+        await Check("GET", "/events/{id}", await client.GetAsync($"/events/{events.GetProperty("data")[0].GetProperty("id").GetString()}"));
+        await Check("GET", "/events/{id}", await client.GetAsync("/events/evt_000000000000000000000000"));
+        await Check("GET", "/events", await client.GetAsync("/events?type=device.boom"));
+        await Check("DELETE", "/devices/{id}", await client.DeleteAsync($"/devices/{deviceId}"));
+        await Check("DELETE", "/devices/{id}", await client.DeleteAsync($"/devices/{deviceId}"));
+
+        // Every operation of the document was exercised at least once.
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(p => p.Value.EnumerateObject().Select(o => $"{o.Name.ToUpperInvariant()} {p.Name}"));
+        Assert.All(operations, operation => Assert.Contains(checkedResponses, c => c.StartsWith(operation + " ", StringComparison.Ordinal)));
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+}
