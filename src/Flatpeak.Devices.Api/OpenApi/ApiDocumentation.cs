@@ -156,14 +156,9 @@ public static class ApiDocumentation
             if (context.Type == typeof(CreateDeviceRequest))
             {
                 schema.Required = new SortedSet<string>(["reference_id", "type", "locations"]);
-                Text(properties["reference_id"], required: true);
-                Enum(properties["type"], DeviceTypes.All, required: true);
-                var locations = properties["locations"];
-                locations.Nullable = false;
-                locations.MinItems = 1;
-                locations.MaxItems = CreateDeviceRequestValidator.MaxLocations;
-                locations.UniqueItems = true;
-                locations.Items.Pattern = IdPattern(ObjectIds.Location);
+                Text(properties["reference_id"], nullable: false);
+                Enum(properties["type"], DeviceTypes.All, nullable: false);
+                LocationIds(properties["locations"]);
                 Text(properties["manufacturer"]);
                 Text(properties["model_code"]);
                 Text(properties["model_name"]);
@@ -171,13 +166,9 @@ public static class ApiDocumentation
             else if (context.Type == typeof(UpdateDeviceRequest))
             {
                 schema.Description = "Only the fields sent change; null clears an optional field. reference_id, type and locations cannot be cleared.";
-                Text(properties["reference_id"]);
-                Enum(properties["type"], DeviceTypes.All, required: false);
-                var locations = properties["locations"];
-                locations.MinItems = 1;
-                locations.MaxItems = CreateDeviceRequestValidator.MaxLocations;
-                locations.UniqueItems = true;
-                locations.Items.Pattern = IdPattern(ObjectIds.Location);
+                Text(properties["reference_id"], nullable: false);
+                Enum(properties["type"], DeviceTypes.All, nullable: false);
+                LocationIds(properties["locations"]);
                 Text(properties["manufacturer"]);
                 Text(properties["model_code"]);
                 Text(properties["model_name"]);
@@ -192,7 +183,7 @@ public static class ApiDocumentation
             }
             else if (context.Type == typeof(DeviceResponse))
             {
-                Enum(properties["type"], DeviceTypes.All, required: true);
+                Enum(properties["type"], DeviceTypes.All, nullable: false);
                 properties["id"].Pattern = IdPattern(ObjectIds.Device);
                 properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
                 properties["locations"].Items.Pattern = IdPattern(ObjectIds.Location);
@@ -220,7 +211,7 @@ public static class ApiDocumentation
             }
             else if (context.Type == typeof(ApiError))
             {
-                Enum(properties["type"], ["invalid_request", "rate_limit", "api_error"], required: true);
+                Enum(properties["type"], ["invalid_request", "rate_limit", "api_error"], nullable: false);
                 properties["request_id"].Pattern = IdPattern(ObjectIds.Request);
             }
             else if (context.Type == typeof(LoginResponse))
@@ -229,16 +220,26 @@ public static class ApiDocumentation
             }
         }
 
-        private static void Text(OpenApiSchema property, bool required = false)
+        /// <summary>Never null, on create or update: a device is always somewhere.</summary>
+        private static void LocationIds(OpenApiSchema property)
         {
-            property.Nullable = !required;
+            property.Nullable = false;
+            property.MinItems = 1;
+            property.MaxItems = CreateDeviceRequestValidator.MaxLocations;
+            property.UniqueItems = true;
+            property.Items.Pattern = IdPattern(ObjectIds.Location);
+        }
+
+        private static void Text(OpenApiSchema property, bool nullable = true)
+        {
+            property.Nullable = nullable;
             property.MinLength = 1;
             property.MaxLength = FieldRules.MaxTextLength;
         }
 
-        private static void Enum(OpenApiSchema property, IEnumerable<string> values, bool required)
+        private static void Enum(OpenApiSchema property, IEnumerable<string> values, bool nullable)
         {
-            property.Nullable = !required;
+            property.Nullable = nullable;
             property.Enum = [.. values.Select(v => (IOpenApiAny)new OpenApiString(v))];
         }
     }
