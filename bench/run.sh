@@ -43,11 +43,12 @@ export ASPNETCORE_ENVIRONMENT=Production
 # The bench measures the service, not the rate limiter: a bucket no run can empty.
 export RateLimiting__TokenLimit=100000000 RateLimiting__TokensPerPeriod=100000000
 
-account=$(dotnet "$work/app/Flatpeak.Devices.Api.dll" accounts create --name Bench 2>"$work/account.log")
+account=$(cd "$work/app" && dotnet Flatpeak.Devices.Api.dll accounts create --name Bench 2>"$work/account.log")
 account_id=$(echo "$account" | sed -E 's/.*"account_id":"([^"]+)".*/\1/')
 test_key=$(echo "$account" | sed -E 's/.*"test_key":"([^"]+)".*/\1/')
 
-dotnet "$work/app/Flatpeak.Devices.Api.dll" --urls "http://127.0.0.1:$api_port" >"$work/service.log" 2>&1 &
+# From its own folder, so that its appsettings.json (log levels among them) applies.
+(cd "$work/app" && exec dotnet Flatpeak.Devices.Api.dll --urls "http://127.0.0.1:$api_port") >"$work/service.log" 2>&1 &
 service_pid=$!
 url="http://127.0.0.1:$api_port"
 for _ in $(seq 1 120); do curl -fs "$url/readyz" >/dev/null 2>&1 && break; sleep 0.5; done

@@ -39,11 +39,12 @@ echo "Building (Release)..." >&2
 dotnet publish src/Flatpeak.Devices.Api -c Release -o "$work/app" --nologo -v quiet >&2
 api="$work/app/Flatpeak.Devices.Api.dll"
 
-account=$(dotnet "$api" accounts create --name Demo)
+account=$(cd "$(dirname "$api")" && dotnet "$api" accounts create --name Demo)
 account_id=$(echo "$account" | sed -E 's/.*"account_id":"([^"]+)".*/\1/')
 test_key=$(echo "$account" | sed -E 's/.*"test_key":"([^"]+)".*/\1/')
 
-dotnet "$api" --urls "$URL" &
+# From its own folder: that is where appsettings.json is (the content root).
+(cd "$(dirname "$api")" && exec dotnet "$api" --urls "$URL") &
 service_pid=$!
 for _ in $(seq 1 120); do
   curl -fs "$URL/healthz" >/dev/null 2>&1 && break

@@ -20,12 +20,12 @@ export ConnectionStrings__Postgres=$("$root/scripts/throwaway-postgres.sh" start
 export Auth__SigningKey=$(head -c 48 /dev/urandom | base64 | tr -d '\n') ASPNETCORE_ENVIRONMENT=Production
 dotnet build "$root/src/Flatpeak.Devices.Api" -c Release --nologo -v quiet >&2
 api="$root/src/Flatpeak.Devices.Api/bin/Release/net10.0/Flatpeak.Devices.Api.dll"
-account=$(dotnet "$api" accounts create --name SwaggerUi 2>"$work/account.log")
+account=$(cd "$(dirname "$api")" && dotnet "$api" accounts create --name SwaggerUi 2>"$work/account.log")
 account_id=$(echo "$account" | sed -E 's/.*"account_id":"([^"]+)".*/\1/')
 test_key=$(echo "$account" | sed -E 's/.*"test_key":"([^"]+)".*/\1/')
 
 export BASE_URL="http://127.0.0.1:$(free_port)"
-dotnet "$api" --urls "$BASE_URL" >"$work/service.log" 2>&1 &
+(cd "$(dirname "$api")" && exec dotnet "$api" --urls "$BASE_URL") >"$work/service.log" 2>&1 &
 service_pid=$!
 for _ in $(seq 1 120); do curl -fs "$BASE_URL/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 export BEARER_TOKEN=$(curl -fs -u "$account_id:$test_key" "$BASE_URL/login" | sed -E 's/.*"bearer_token":"([^"]+)".*/\1/')
