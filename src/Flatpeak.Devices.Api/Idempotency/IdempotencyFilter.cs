@@ -90,7 +90,8 @@ public static class IdempotencyFilter
             var stored = await Find(caller, key).SingleAsync(cancellationToken);
             var expired = stored.TimeCreated < now - Retention;
             var abandoned = stored.ResponseStatus is null && stored.LockedAt < now - AbandonedAfter;
-            if (!expired && !abandoned)
+            // An expired key counts as new; an abandoned one may be retried, but only with the same parameters.
+            if (!expired && !(abandoned && stored.RequestHash.AsSpan().SequenceEqual(hash)))
             {
                 return (false, stored);
             }
@@ -99,13 +100,13 @@ public static class IdempotencyFilter
             var taken = await Find(caller, key)
                 .Where(k => k.TimeCreated == stored.TimeCreated && k.LockedAt == stored.LockedAt)
                 .ExecuteUpdateAsync(k => k
-                    .SetProperty(x => x.RequestHash, expired ? hash : stored.RequestHash)
+                    .SetProperty(x => x.RequestHash, hash)
                     .SetProperty(x => x.TimeCreated, expired ? now : stored.TimeCreated)
                     .SetProperty(x => x.LockedAt, now)
                     .SetProperty(x => x.ResponseStatus, (int?)null)
                     .SetProperty(x => x.ResponseBody, (string?)null)
                     .SetProperty(x => x.ResponseLocation, (string?)null), cancellationToken);
-            if (taken == 1 && (expired || stored.RequestHash.AsSpan().SequenceEqual(hash)))
+            if (taken == 1)
             {
                 return (true, null);
             }

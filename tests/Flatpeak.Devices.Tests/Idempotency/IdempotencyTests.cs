@@ -182,6 +182,21 @@ public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(1, await CountAsync(db => db.Locations));
     }
 
+    [Fact]
+    public async Task A_key_left_running_cannot_be_taken_with_other_parameters()
+    {
+        var (_, client) = await SignInAsync();
+        using var first = await SendAsync(client, "/locations", "{}", "key-1");
+        await ExecuteAsync("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, locked_at = now() - interval '2 minutes'");
+
+        using var other = await SendAsync(client, "/locations", """{"reference_id":"OTHER"}""", "key-1");
+        using var retry = await SendAsync(client, "/locations", "{}", "key-1");
+
+        await AssertErrorAsync(other, HttpStatusCode.UnprocessableEntity, "api.location_create", "idempotency_key_reused", "Idempotency-Key");
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal(2, await CountAsync(db => db.Locations));
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string body, string key)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
