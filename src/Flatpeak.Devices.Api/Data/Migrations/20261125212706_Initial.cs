@@ -86,6 +86,53 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "events",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    type = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    data = table.Column<string>(type: "json", nullable: false),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_events", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_events_accounts_account_id",
+                        column: x => x.account_id,
+                        principalTable: "accounts",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "idempotency_keys",
+                columns: table => new
+                {
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    key = table.Column<string>(type: "character varying(255)", maxLength: 255, nullable: false, collation: "C"),
+                    request_hash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    locked_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    response_status = table.Column<int>(type: "integer", nullable: true),
+                    response_body = table.Column<string>(type: "text", nullable: true),
+                    response_location = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_idempotency_keys", x => new { x.account_id, x.live_mode, x.key });
+                    table.ForeignKey(
+                        name: "fk_idempotency_keys_accounts_account_id",
+                        column: x => x.account_id,
+                        principalTable: "accounts",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "locations",
                 columns: table => new
                 {
@@ -130,10 +177,25 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 columns: new[] { "account_id", "live_mode", "id" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_devices_account_id_live_mode_reference_id",
+                table: "devices",
+                columns: new[] { "account_id", "live_mode", "reference_id" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_devices_locations",
                 table: "devices",
                 column: "locations")
                 .Annotation("Npgsql:IndexMethod", "gin");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_events_account_id_live_mode_id",
+                table: "events",
+                columns: new[] { "account_id", "live_mode", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_idempotency_keys_time_created",
+                table: "idempotency_keys",
+                column: "time_created");
 
             migrationBuilder.CreateIndex(
                 name: "ix_locations_account_id_live_mode_id",
@@ -149,6 +211,12 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
             migrationBuilder.DropTable(
                 name: "devices");
+
+            migrationBuilder.DropTable(
+                name: "events");
+
+            migrationBuilder.DropTable(
+                name: "idempotency_keys");
 
             migrationBuilder.DropTable(
                 name: "locations");

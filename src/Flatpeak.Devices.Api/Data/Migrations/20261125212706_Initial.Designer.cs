@@ -13,8 +13,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Flatpeak.Devices.Api.Data.Migrations
 {
     [DbContext(typeof(DevicesDbContext))]
-    [Migration("20261125195345_EventsAndDeviceReferenceIndex")]
-    partial class EventsAndDeviceReferenceIndex
+    [Migration("20261125212706_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -217,7 +217,7 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
                     b.Property<string>("Data")
                         .IsRequired()
-                        .HasColumnType("jsonb")
+                        .HasColumnType("json")
                         .HasColumnName("data");
 
                     b.Property<bool>("LiveMode")
@@ -240,10 +240,58 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.HasIndex("AccountId", "LiveMode", "Id")
                         .HasDatabaseName("ix_events_account_id_live_mode_id");
 
-                    b.HasIndex("AccountId", "LiveMode", "Type", "Id")
-                        .HasDatabaseName("ix_events_account_id_live_mode_type_id");
-
                     b.ToTable("events", (string)null);
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Idempotency.IdempotencyKey", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("key")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("LockedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("locked_at");
+
+                    b.Property<byte[]>("RequestHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("request_hash");
+
+                    b.Property<string>("ResponseBody")
+                        .HasColumnType("text")
+                        .HasColumnName("response_body");
+
+                    b.Property<string>("ResponseLocation")
+                        .HasColumnType("text")
+                        .HasColumnName("response_location");
+
+                    b.Property<int?>("ResponseStatus")
+                        .HasColumnType("integer")
+                        .HasColumnName("response_status");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.HasKey("AccountId", "LiveMode", "Key")
+                        .HasName("pk_idempotency_keys");
+
+                    b.HasIndex("TimeCreated")
+                        .HasDatabaseName("ix_idempotency_keys_time_created");
+
+                    b.ToTable("idempotency_keys", (string)null);
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>
@@ -336,6 +384,16 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_events_accounts_account_id");
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Idempotency.IdempotencyKey", b =>
+                {
+                    b.HasOne("Flatpeak.Devices.Api.Accounts.Account", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_idempotency_keys_accounts_account_id");
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>
