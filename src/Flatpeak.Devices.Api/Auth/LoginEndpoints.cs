@@ -65,8 +65,7 @@ public static class LoginEndpoints
     private static JsonHttpResult<ApiError> Unauthorized(HttpContext http, string code, string message)
     {
         http.Response.Headers.WWWAuthenticate = BasicChallenge;
-        return TypedResults.Json(ApiErrors.Create(http, StatusCodes.Status401Unauthorized, code, message),
-            Common.Json.ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status401Unauthorized);
+        return ApiErrors.Json(http, StatusCodes.Status401Unauthorized, code, message);
     }
 
     private static bool TryReadBasic(string header, out string accountId, out string apiKey)

@@ -35,6 +35,10 @@ public static class ApiErrors
     public static BadRequest<ApiError> BadRequest(HttpContext http, string code, string message, string? param = null) =>
         TypedResults.BadRequest(Create(http, StatusCodes.Status400BadRequest, code, message, param));
 
+    /// <summary>An error with any status, for the handlers and filters whose result unions carry <c>JsonHttpResult&lt;ApiError&gt;</c>.</summary>
+    public static JsonHttpResult<ApiError> Json(HttpContext http, int status, string code, string message, string? param = null) =>
+        TypedResults.Json(Create(http, status, code, message, param), ApiJsonContext.Default.ApiError, statusCode: status);
+
     public static NotFound<ApiError> NotFound(HttpContext http, string objectName, string id) =>
         TypedResults.NotFound(Create(http, StatusCodes.Status404NotFound, objectName + "_not_found", $"No such {objectName}: '{id}'", "id"));
 

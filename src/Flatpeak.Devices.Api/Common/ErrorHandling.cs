@@ -37,7 +37,7 @@ public static class ErrorHandling
             {
                 StatusCodes.Status404NotFound => ("resource_not_found", $"No endpoint at {http.Request.Method} {http.Request.Path}."),
                 StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}."),
-                StatusCodes.Status415UnsupportedMediaType => ("content_type_invalid", "Send the body as JSON with 'Content-Type: application/json'."),
+                StatusCodes.Status415UnsupportedMediaType => ("content_type_invalid", SendJson),
                 StatusCodes.Status403Forbidden => ("forbidden", "This token may not do that."),
                 _ => ("request_failed", "The request could not be served."),
             };
@@ -79,6 +79,8 @@ public static class ErrorHandling
 
     public const string RetryAfterSeconds = "2";
 
+    private const string SendJson = "Send the body as JSON with 'Content-Type: application/json'.";
+
     /// <summary>A fault of the connection to PostgreSQL (down, unreachable, restarting, pool exhausted), not of the request.</summary>
     public static bool DatabaseUnavailable(Exception? exception)
     {
@@ -104,8 +106,7 @@ public static class ErrorHandling
                 await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, code, message, param);
                 break;
             case BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType }:
-                await ApiErrors.WriteAsync(http, StatusCodes.Status415UnsupportedMediaType, "content_type_invalid",
-                    "Send the body as JSON with 'Content-Type: application/json'.");
+                await ApiErrors.WriteAsync(http, StatusCodes.Status415UnsupportedMediaType, "content_type_invalid", SendJson);
                 break;
             case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, "body_too_large",

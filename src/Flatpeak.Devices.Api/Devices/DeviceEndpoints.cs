@@ -80,10 +80,7 @@ public static class DeviceEndpoints
             ModelName = request.ModelName,
             TimeCreated = now,
         };
-        if (request.Properties is { } properties)
-        {
-            ApplyProperties(device, properties);
-        }
+        ApplyProperties(device, request.Properties);
 
         var response = DeviceResponse.From(device);
         db.Devices.Add(device);
@@ -164,18 +161,7 @@ public static class DeviceEndpoints
 
         if (request.Sent(nameof(request.Properties)))
         {
-            // Merge-patch: properties: null clears them all; otherwise each one sent replaces the stored one.
-            ApplyProperties(device, request.Properties ?? new DeviceProperties
-            {
-                PowerRatingImportKwh = null,
-                CapacityKwh = null,
-                PowerRatingExportKwh = null,
-                PvAzimuth = null,
-                PvTilt = null,
-                PvTerrainShading = null,
-                PvForecastsEnabled = null,
-                InstallDate = null,
-            });
+            ApplyProperties(device, request.Properties);
         }
 
         var response = DeviceResponse.From(device);
@@ -237,46 +223,52 @@ public static class DeviceEndpoints
         }
     }
 
-    private static void ApplyProperties(Device device, DeviceProperties properties)
+    /// <summary>
+    /// Merge-patch of the properties: each one sent replaces the stored one; <c>null</c> for the whole object
+    /// clears them all (on create there is nothing to clear).
+    /// </summary>
+    private static void ApplyProperties(Device device, DeviceProperties? properties)
     {
-        if (properties.Sent(nameof(properties.PowerRatingImportKwh)))
+        bool Replace(string name) => properties is null || properties.Sent(name);
+
+        if (Replace(nameof(DeviceProperties.PowerRatingImportKwh)))
         {
-            device.PowerRatingImportKwh = properties.PowerRatingImportKwh;
+            device.PowerRatingImportKwh = properties?.PowerRatingImportKwh;
         }
 
-        if (properties.Sent(nameof(properties.CapacityKwh)))
+        if (Replace(nameof(DeviceProperties.CapacityKwh)))
         {
-            device.CapacityKwh = properties.CapacityKwh;
+            device.CapacityKwh = properties?.CapacityKwh;
         }
 
-        if (properties.Sent(nameof(properties.PowerRatingExportKwh)))
+        if (Replace(nameof(DeviceProperties.PowerRatingExportKwh)))
         {
-            device.PowerRatingExportKwh = properties.PowerRatingExportKwh;
+            device.PowerRatingExportKwh = properties?.PowerRatingExportKwh;
         }
 
-        if (properties.Sent(nameof(properties.PvAzimuth)))
+        if (Replace(nameof(DeviceProperties.PvAzimuth)))
         {
-            device.PvAzimuth = properties.PvAzimuth;
+            device.PvAzimuth = properties?.PvAzimuth;
         }
 
-        if (properties.Sent(nameof(properties.PvTilt)))
+        if (Replace(nameof(DeviceProperties.PvTilt)))
         {
-            device.PvTilt = properties.PvTilt;
+            device.PvTilt = properties?.PvTilt;
         }
 
-        if (properties.Sent(nameof(properties.PvTerrainShading)))
+        if (Replace(nameof(DeviceProperties.PvTerrainShading)))
         {
-            device.PvTerrainShading = properties.PvTerrainShading;
+            device.PvTerrainShading = properties?.PvTerrainShading;
         }
 
-        if (properties.Sent(nameof(properties.PvForecastsEnabled)))
+        if (Replace(nameof(DeviceProperties.PvForecastsEnabled)))
         {
-            device.PvForecastsEnabled = properties.PvForecastsEnabled;
+            device.PvForecastsEnabled = properties?.PvForecastsEnabled;
         }
 
-        if (properties.Sent(nameof(properties.InstallDate)))
+        if (Replace(nameof(DeviceProperties.InstallDate)))
         {
-            device.InstallDate = properties.InstallDate;
+            device.InstallDate = properties?.InstallDate;
         }
     }
 }

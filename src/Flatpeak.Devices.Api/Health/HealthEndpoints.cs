@@ -41,8 +41,6 @@ public static class HealthEndpoints
 
         return reachable
             ? TypedResults.Ok(new HealthResponse("ok"))
-            : TypedResults.Json(
-                ApiErrors.Create(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable", "The database cannot be reached."),
-                Common.Json.ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status503ServiceUnavailable);
+            : ApiErrors.Json(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable", "The database cannot be reached.");
     }
 }

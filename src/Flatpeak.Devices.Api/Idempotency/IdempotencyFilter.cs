@@ -118,18 +118,14 @@ public static class IdempotencyFilter
         {
             if (!stored.RequestHash.AsSpan().SequenceEqual(hash))
             {
-                return TypedResults.Json(
-                    ApiErrors.Create(http, StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused",
-                        $"The {Header} '{key}' was used with other parameters; use a new key for a new request.", Header),
-                    Common.Json.ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status422UnprocessableEntity);
+                return ApiErrors.Json(http, StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused",
+                    $"The {Header} '{key}' was used with other parameters; use a new key for a new request.", Header);
             }
 
             if (stored.ResponseStatus is not { } status)
             {
-                return TypedResults.Json(
-                    ApiErrors.Create(http, StatusCodes.Status409Conflict, "idempotency_key_in_use",
-                        $"A request with the {Header} '{key}' is still running; retry when it has finished.", Header),
-                    Common.Json.ApiJsonContext.Default.ApiError, statusCode: StatusCodes.Status409Conflict);
+                return ApiErrors.Json(http, StatusCodes.Status409Conflict, "idempotency_key_in_use",
+                    $"A request with the {Header} '{key}' is still running; retry when it has finished.", Header);
             }
 
             http.Response.Headers[ReplayedHeader] = "true";
@@ -193,6 +189,6 @@ public static class IdempotencyFilter
         }
 
         private IQueryable<IdempotencyKey> Find(Caller caller, string key) =>
-            db.Set<IdempotencyKey>().Where(k => k.AccountId == caller.AccountId && k.LiveMode == caller.LiveMode && k.Key == key);
+            db.IdempotencyKeys.Where(k => k.AccountId == caller.AccountId && k.LiveMode == caller.LiveMode && k.Key == key);
     }
 }

@@ -12,7 +12,7 @@ public sealed partial class IdempotencyKeyPruner(IServiceProvider services, Time
     {
         await using var scope = services.CreateAsyncScope();
         var cutoff = time.GetUtcNow() - IdempotencyFilter.Retention;
-        return await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Set<IdempotencyKey>()
+        return await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().IdempotencyKeys
             .Where(k => k.TimeCreated < cutoff)
             .ExecuteDeleteAsync(cancellationToken);
     }
