@@ -58,7 +58,7 @@ public static class Paging
     public static async Task<Page<T>> PageAsync<T>(this IQueryable<T> query, IPageQuery request, CancellationToken cancellationToken)
         where T : class, IHasObjectId
     {
-        var limit = request.Limit is null ? DefaultLimit : int.Parse(request.Limit, CultureInfo.InvariantCulture);
+        var limit = LimitOf(request);
         if (request.EndingBefore is { } before)
         {
             var newer = await query.Where(e => e.Id.CompareTo(before) > 0).OrderBy(e => e.Id).Take(limit + 1).ToListAsync(cancellationToken);
@@ -75,6 +75,10 @@ public static class Paging
         var rows = await query.OrderByDescending(e => e.Id).Take(limit + 1).ToListAsync(cancellationToken);
         return new Page<T>(rows.Take(limit).ToList(), rows.Count > limit);
     }
+
+    /// <summary>The page size asked for (validated), or the default.</summary>
+    public static int LimitOf(IPageQuery request) =>
+        request.Limit is null ? DefaultLimit : int.Parse(request.Limit, CultureInfo.InvariantCulture);
 
     public static ListResponse<TOut> ToListResponse<TIn, TOut>(this Page<TIn> page, string url, Func<TIn, TOut> map) =>
         new("list", url, page.HasMore, [.. page.Items.Select(map)]);

@@ -1,4 +1,3 @@
-using Flatpeak.Devices.Api.Accounts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -9,15 +8,15 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
     public void Configure(EntityTypeBuilder<Device> device)
     {
         device.ToTable("devices");
-        device.HasKey(d => d.Id);
+        // Keys lead with the tenant (distribution column on Citus); the same index serves get-by-id and the newest-first list.
+        // No foreign key to accounts: every insert would take a KEY SHARE lock on the one account row (README, "Write path").
+        device.HasKey(d => new { d.AccountId, d.LiveMode, d.Id });
         device.Property(d => d.Id).UseCollation("C");
         device.Property(d => d.AccountId).UseCollation("C");
         device.Property(d => d.Type).HasMaxLength(32);
         device.Property(d => d.LocationIds).HasColumnName("locations");
-        device.HasOne<Account>().WithMany().HasForeignKey(d => d.AccountId);
-        device.HasIndex(d => new { d.AccountId, d.LiveMode, d.Id });
         device.HasIndex(d => new { d.AccountId, d.LiveMode, d.ReferenceId });
-        // "Which devices reference this location" (the location object's devices list).
+        // "Which devices reference this location" (the location object's devices list, the location_id filter).
         device.HasIndex(d => d.LocationIds).HasMethod("gin");
     }
 }

@@ -10,23 +10,38 @@ public static class DeviceTypes
     public static bool IsKnown(string? type) => type is not null && All.Contains(type, StringComparer.Ordinal);
 }
 
-public sealed class DeviceProperties
+/// <summary>
+/// The limits of a device's fields: the validator enforces them and the OpenAPI document states them, both from here.
+/// </summary>
+public static class DeviceLimits
 {
-    private readonly SentFields _sent = new();
+    public const int MaxLocations = 100;
 
-    public double? PowerRatingImportKwh { get; set => field = _sent.Mark(nameof(PowerRatingImportKwh), value); }
-    public double? CapacityKwh { get; set => field = _sent.Mark(nameof(CapacityKwh), value); }
-    public double? PowerRatingExportKwh { get; set => field = _sent.Mark(nameof(PowerRatingExportKwh), value); }
-    public double? PvAzimuth { get; set => field = _sent.Mark(nameof(PvAzimuth), value); }
-    public double? PvTilt { get; set => field = _sent.Mark(nameof(PvTilt), value); }
-    public bool? PvTerrainShading { get; set => field = _sent.Mark(nameof(PvTerrainShading), value); }
-    public bool? PvForecastsEnabled { get; set => field = _sent.Mark(nameof(PvForecastsEnabled), value); }
-    public DateTimeOffset? InstallDate { get; set => field = _sent.Mark(nameof(InstallDate), value); }
+    /// <summary>The fields a device always has: required on create, and a patch cannot remove them.</summary>
+    public static readonly IReadOnlyList<string> Required = ["reference_id", "type", "locations"];
 
-    /// <summary>Whether the request body set this property (a partial update changes only those).</summary>
-    public bool Sent(string property) => _sent.Contains(property);
+    public static readonly NumberRange PowerRatingImportKwh = NumberRange.AtLeast(0);
+    public static readonly NumberRange CapacityKwh = NumberRange.AtLeast(0);
+    public static readonly NumberRange PowerRatingExportKwh = NumberRange.AtLeast(0);
+    /// <summary>Degrees from true north, positive anticlockwise.</summary>
+    public static readonly NumberRange PvAzimuth = NumberRange.Between(-180, 180);
+    public static readonly NumberRange PvTilt = NumberRange.Between(0, 90);
 }
 
+public sealed record DeviceProperties(
+    double? PowerRatingImportKwh,
+    double? CapacityKwh,
+    double? PowerRatingExportKwh,
+    double? PvAzimuth,
+    double? PvTilt,
+    bool? PvTerrainShading,
+    bool? PvForecastsEnabled,
+    DateTimeOffset? InstallDate);
+
+/// <summary>
+/// The writable fields of a device: the body of a create, and what a patch is merged into (RFC 7396) and then
+/// validated as, so that create and update share one definition and one set of rules.
+/// </summary>
 public sealed record CreateDeviceRequest(
     string? ReferenceId,
     string? Type,
@@ -34,22 +49,29 @@ public sealed record CreateDeviceRequest(
     string? Manufacturer,
     string? ModelCode,
     string? ModelName,
-    DeviceProperties? Properties);
-
-/// <summary>A partial update: a property left out stays as it is; <c>null</c> clears an optional one.</summary>
-public sealed class UpdateDeviceRequest
+    DeviceProperties? Properties)
 {
-    private readonly SentFields _sent = new();
+    /// <summary>Writes every writable field onto the entity (a validated request: required fields are set).</summary>
+    public void ApplyTo(Device device)
+    {
+        var properties = Properties ?? NoProperties;
+        device.ReferenceId = ReferenceId!;
+        device.Type = Type!;
+        device.LocationIds = [.. Locations!.Select(l => l!)];
+        device.Manufacturer = Manufacturer;
+        device.ModelCode = ModelCode;
+        device.ModelName = ModelName;
+        device.PowerRatingImportKwh = properties.PowerRatingImportKwh;
+        device.CapacityKwh = properties.CapacityKwh;
+        device.PowerRatingExportKwh = properties.PowerRatingExportKwh;
+        device.PvAzimuth = properties.PvAzimuth;
+        device.PvTilt = properties.PvTilt;
+        device.PvTerrainShading = properties.PvTerrainShading;
+        device.PvForecastsEnabled = properties.PvForecastsEnabled;
+        device.InstallDate = properties.InstallDate;
+    }
 
-    public string? ReferenceId { get; set => field = _sent.Mark(nameof(ReferenceId), value); }
-    public string? Type { get; set => field = _sent.Mark(nameof(Type), value); }
-    public IReadOnlyList<string?>? Locations { get; set => field = _sent.Mark(nameof(Locations), value); }
-    public string? Manufacturer { get; set => field = _sent.Mark(nameof(Manufacturer), value); }
-    public string? ModelCode { get; set => field = _sent.Mark(nameof(ModelCode), value); }
-    public string? ModelName { get; set => field = _sent.Mark(nameof(ModelName), value); }
-    public DeviceProperties? Properties { get; set => field = _sent.Mark(nameof(Properties), value); }
-
-    public bool Sent(string property) => _sent.Contains(property);
+    private static readonly DeviceProperties NoProperties = new(null, null, null, null, null, null, null, null);
 }
 
 public sealed record DeletedDeviceResponse(string Id, string Object, bool LiveMode, bool Deleted);
@@ -88,16 +110,14 @@ public sealed record DeviceResponse(
         device.ModelName,
         device.TimeCreated,
         device.AccountId,
-        new DeviceProperties
-        {
-            PowerRatingImportKwh = device.PowerRatingImportKwh,
-            CapacityKwh = device.CapacityKwh,
-            PowerRatingExportKwh = device.PowerRatingExportKwh,
-            PvAzimuth = device.PvAzimuth,
-            PvTilt = device.PvTilt,
-            PvTerrainShading = device.PvTerrainShading,
-            PvForecastsEnabled = device.PvForecastsEnabled,
-            InstallDate = device.InstallDate,
-        },
+        new DeviceProperties(
+            device.PowerRatingImportKwh,
+            device.CapacityKwh,
+            device.PowerRatingExportKwh,
+            device.PvAzimuth,
+            device.PvTilt,
+            device.PvTerrainShading,
+            device.PvForecastsEnabled,
+            device.InstallDate),
         device.LastSeen);
 }

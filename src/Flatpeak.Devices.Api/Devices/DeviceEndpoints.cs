@@ -1,9 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Idempotency;
-using Flatpeak.Devices.Api.Locations;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +17,6 @@ public static class DeviceEndpoints
     public static IServiceCollection AddDevices(this IServiceCollection services) =>
         services
             .AddSingleton<IValidator<CreateDeviceRequest>, CreateDeviceRequestValidator>()
-            .AddSingleton<IValidator<UpdateDeviceRequest>, UpdateDeviceRequestValidator>()
             .AddSingleton<IValidator<DeviceListQuery>, DeviceListQueryValidator>();
 
     public static IEndpointRouteBuilder MapDevices(this IEndpointRouteBuilder routes)
@@ -45,7 +46,7 @@ public static class DeviceEndpoints
             .WithName("device_update")
             .WithSummary("Update a device")
             .WithDescription("Changes only the fields sent; null clears an optional field.")
-            .WithValidation<UpdateDeviceRequest>()
+            .WithPatchValidation<CreateDeviceRequest>()
             .ProducesBodyErrors()
             .ProducesApiError(StatusCodes.Status404NotFound);
 
@@ -60,33 +61,36 @@ public static class DeviceEndpoints
     public static async Task<Results<Created<DeviceResponse>, BadRequest<ApiError>>> Create(
         CreateDeviceRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
-        var locationIds = request.Locations!.Select(id => id!).ToList();
-        if (await LocationNotFoundAsync(db, caller, locationIds, http, cancellationToken) is { } notFound)
-        {
-            return notFound;
-        }
-
         var now = time.GetUtcNow().TruncateToSeconds();
         var device = new Device
         {
             Id = ObjectIds.New(ObjectIds.Device, now),
             AccountId = caller.AccountId,
             LiveMode = caller.LiveMode,
-            ReferenceId = request.ReferenceId!,
-            Type = request.Type!,
-            LocationIds = locationIds,
-            Manufacturer = request.Manufacturer,
-            ModelCode = request.ModelCode,
-            ModelName = request.ModelName,
+            ReferenceId = null!,
+            Type = null!,
+            LocationIds = null!,
             TimeCreated = now,
         };
-        ApplyProperties(device, request.Properties);
-
+        request.ApplyTo(device);
         var response = DeviceResponse.From(device);
-        db.Devices.Add(device);
-        var eventId = db.RecordDeviceEvent(EventTypes.DeviceCreate, response, now);
-        await SaveWithEventAsync(db, eventId, cancellationToken);
-        return TypedResults.Created($"/devices/{device.Id}", response);
+        var change = new ChangeEvent(EventTypes.DeviceCreate, Serialize(response), now);
+        var claim = http.Features.Get<IdempotencyClaim>();
+        var location = $"/devices/{device.Id}";
+
+        var statements = DeviceStatements.For(db);
+        var missing = await db.WriteOnceAsync(
+            () => change,
+            ct => db.ExecuteChangeAsync<int?>(statements.Create, statements.Columns.Parameters(device), change, claim, (StatusCodes.Status201Created, location), ct),
+            inTransaction: false,
+            cancellationToken);
+        if (missing is { } index)
+        {
+            return LocationNotFound(http, device.LocationIds, index);
+        }
+
+        claim?.ResponseStored = true;
+        return TypedResults.Created(location, response);
     }
 
     public static async Task<Ok<ListResponse<DeviceResponse>>> List(
@@ -114,161 +118,87 @@ public static class DeviceEndpoints
         return device is null ? ApiErrors.NotFound(http, "device", id) : TypedResults.Ok(DeviceResponse.From(device));
     }
 
+    /// <summary>
+    /// A JSON merge patch (RFC 7396) of the device, under a row lock: the patch is merged into the device as stored,
+    /// validated by the rules of a create, and written with its event, so that concurrent patches apply one after the other.
+    /// </summary>
     public static async Task<Results<Ok<DeviceResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
-        string id, UpdateDeviceRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
+        string id, JsonObject patch, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
-        var device = await Owned(db, caller, id).AsTracking().SingleOrDefaultAsync(cancellationToken);
-        if (device is null)
-        {
-            return ApiErrors.NotFound(http, "device", id);
-        }
-
-        if (request.Sent(nameof(request.Locations)))
-        {
-            var locationIds = request.Locations!.Select(l => l!).ToList();
-            if (await LocationNotFoundAsync(db, caller, locationIds, http, cancellationToken) is { } notFound)
+        var statements = DeviceStatements.For(db);
+        ChangeEvent? change = null;
+        return await db.WriteOnceAsync<Results<Ok<DeviceResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(
+            () => change,
+            async ct =>
             {
-                return notFound;
-            }
+                change = null;
+                if (await LockAsync(db, caller, id, ct) is not { } device)
+                {
+                    return ApiErrors.NotFound(http, "device", id);
+                }
 
-            device.LocationIds = locationIds;
-        }
+                var stored = DeviceResponse.From(device);
+                var merged = MergePatch.Apply(
+                    MergePatch.Writable(stored, ApiJsonContext.Default.DeviceResponse, ApiJsonContext.Default.CreateDeviceRequest), patch);
+                var (request, invalid) = await PatchValidation.ReadMergedAsync<CreateDeviceRequest>(http, merged, patch, ct);
+                if (invalid is not null)
+                {
+                    return invalid;
+                }
 
-        if (request.Sent(nameof(request.ReferenceId)))
-        {
-            device.ReferenceId = request.ReferenceId!;
-        }
+                request!.ApplyTo(device);
+                var updated = DeviceResponse.From(device);
+                var json = Serialize(updated);
+                if (json == Serialize(stored))
+                {
+                    return TypedResults.Ok(stored);
+                }
 
-        if (request.Sent(nameof(request.Type)))
-        {
-            device.Type = request.Type!;
-        }
-
-        if (request.Sent(nameof(request.Manufacturer)))
-        {
-            device.Manufacturer = request.Manufacturer;
-        }
-
-        if (request.Sent(nameof(request.ModelCode)))
-        {
-            device.ModelCode = request.ModelCode;
-        }
-
-        if (request.Sent(nameof(request.ModelName)))
-        {
-            device.ModelName = request.ModelName;
-        }
-
-        if (request.Sent(nameof(request.Properties)))
-        {
-            ApplyProperties(device, request.Properties);
-        }
-
-        var response = DeviceResponse.From(device);
-        if (db.ChangeTracker.HasChanges())
-        {
-            var eventId = db.RecordDeviceEvent(EventTypes.DeviceUpdate, response, time.GetUtcNow().TruncateToSeconds());
-            if (!await TrySaveAsync(db, eventId, cancellationToken))
-            {
-                return ApiErrors.NotFound(http, "device", id);
-            }
-        }
-
-        return TypedResults.Ok(response);
+                change = new ChangeEvent(EventTypes.DeviceUpdate, json, time.GetUtcNow().TruncateToSeconds());
+                var missing = await db.ExecuteChangeAsync<int?>(
+                    statements.Update, statements.Columns.Parameters(device), change, claim: null, (StatusCodes.Status200OK, null), ct);
+                return missing is { } index ? LocationNotFound(http, device.LocationIds, index) : TypedResults.Ok(updated);
+            },
+            inTransaction: true,
+            cancellationToken);
     }
 
+    /// <summary>Deletes under a row lock, so that the event shows the device exactly as it was when it went.</summary>
     public static async Task<Results<Ok<DeletedDeviceResponse>, NotFound<ApiError>>> Delete(
         string id, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
-        var device = await Owned(db, caller, id).AsTracking().SingleOrDefaultAsync(cancellationToken);
-        if (device is null)
-        {
-            return ApiErrors.NotFound(http, "device", id);
-        }
+        var statements = DeviceStatements.For(db);
+        ChangeEvent? change = null;
+        return await db.WriteOnceAsync<Results<Ok<DeletedDeviceResponse>, NotFound<ApiError>>>(
+            () => change,
+            async ct =>
+            {
+                change = null;
+                if (await LockAsync(db, caller, id, ct) is not { } device)
+                {
+                    return ApiErrors.NotFound(http, "device", id);
+                }
 
-        db.Devices.Remove(device);
-        var eventId = db.RecordDeviceEvent(EventTypes.DeviceDelete, DeviceResponse.From(device), time.GetUtcNow().TruncateToSeconds());
-        return await TrySaveAsync(db, eventId, cancellationToken)
-            ? TypedResults.Ok(new DeletedDeviceResponse(device.Id, "device", device.LiveMode, Deleted: true))
-            : ApiErrors.NotFound(http, "device", id);
+                change = new ChangeEvent(EventTypes.DeviceDelete, Serialize(DeviceResponse.From(device)), time.GetUtcNow().TruncateToSeconds());
+                await db.ExecuteChangeAsync<int>(statements.Delete, statements.Columns.KeyParameters(device), change, claim: null, (StatusCodes.Status200OK, null), ct);
+                return TypedResults.Ok(new DeletedDeviceResponse(device.Id, "device", device.LiveMode, Deleted: true));
+            },
+            inTransaction: true,
+            cancellationToken);
     }
 
     private static IQueryable<Device> Owned(DevicesDbContext db, Caller caller, string id) =>
-        db.Devices.Where(d => d.Id == id && d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode);
+        db.Devices.Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.Id == id);
 
-    private static async Task<BadRequest<ApiError>?> LocationNotFoundAsync(
-        DevicesDbContext db, Caller caller, List<string> locationIds, HttpContext http, CancellationToken cancellationToken)
-    {
-        var missing = await Locating.FirstMissingAsync(db, caller, locationIds, cancellationToken);
-        return missing is null
-            ? null
-            : ApiErrors.BadRequest(http, "location_not_found", $"No such location: '{locationIds[missing.Value]}'.", $"locations[{missing.Value}]");
-    }
+    /// <summary>Reads the device and locks its row until the transaction ends: writers of one device take turns.</summary>
+    private static async Task<Device?> LockAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
+        (await db.Devices
+            .FromSql($"SELECT * FROM devices WHERE account_id = {caller.AccountId} AND live_mode = {caller.LiveMode} AND id = {id} FOR UPDATE")
+            .ToListAsync(cancellationToken))
+        .SingleOrDefault();
 
-    /// <summary>Saves a change with its event exactly once: the event's id tells a retry whether the first attempt committed.</summary>
-    private static Task SaveWithEventAsync(DevicesDbContext db, string eventId, CancellationToken cancellationToken) =>
-        db.SaveChangesOnceAsync(ct => db.Events.AnyAsync(e => e.Id == eventId, ct), cancellationToken);
+    private static BadRequest<ApiError> LocationNotFound(HttpContext http, List<string> locationIds, int index) =>
+        ApiErrors.BadRequest(http, "location_not_found", $"No such location: '{locationIds[index]}'.", $"locations[{index}]");
 
-    /// <summary>Saves; false when the device was deleted by another request in the meantime.</summary>
-    private static async Task<bool> TrySaveAsync(DevicesDbContext db, string eventId, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await SaveWithEventAsync(db, eventId, cancellationToken);
-            return true;
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// Merge-patch of the properties: each one sent replaces the stored one; <c>null</c> for the whole object
-    /// clears them all (on create there is nothing to clear).
-    /// </summary>
-    private static void ApplyProperties(Device device, DeviceProperties? properties)
-    {
-        bool Replace(string name) => properties is null || properties.Sent(name);
-
-        if (Replace(nameof(DeviceProperties.PowerRatingImportKwh)))
-        {
-            device.PowerRatingImportKwh = properties?.PowerRatingImportKwh;
-        }
-
-        if (Replace(nameof(DeviceProperties.CapacityKwh)))
-        {
-            device.CapacityKwh = properties?.CapacityKwh;
-        }
-
-        if (Replace(nameof(DeviceProperties.PowerRatingExportKwh)))
-        {
-            device.PowerRatingExportKwh = properties?.PowerRatingExportKwh;
-        }
-
-        if (Replace(nameof(DeviceProperties.PvAzimuth)))
-        {
-            device.PvAzimuth = properties?.PvAzimuth;
-        }
-
-        if (Replace(nameof(DeviceProperties.PvTilt)))
-        {
-            device.PvTilt = properties?.PvTilt;
-        }
-
-        if (Replace(nameof(DeviceProperties.PvTerrainShading)))
-        {
-            device.PvTerrainShading = properties?.PvTerrainShading;
-        }
-
-        if (Replace(nameof(DeviceProperties.PvForecastsEnabled)))
-        {
-            device.PvForecastsEnabled = properties?.PvForecastsEnabled;
-        }
-
-        if (Replace(nameof(DeviceProperties.InstallDate)))
-        {
-            device.InstallDate = properties?.InstallDate;
-        }
-    }
+    private static string Serialize(DeviceResponse device) => JsonSerializer.Serialize(device, ApiJsonContext.Default.DeviceResponse);
 }

@@ -4,10 +4,9 @@ using FluentValidation.Results;
 
 namespace Flatpeak.Devices.Api.Devices;
 
+/// <summary>The rules of a device: for a create, and for a patch merged into the stored device.</summary>
 public sealed class CreateDeviceRequestValidator : AbstractValidator<CreateDeviceRequest>
 {
-    public const int MaxLocations = 100;
-
     public CreateDeviceRequestValidator()
     {
         RuleLevelCascadeMode = CascadeMode.Stop;
@@ -23,34 +22,16 @@ public sealed class CreateDeviceRequestValidator : AbstractValidator<CreateDevic
     }
 }
 
-/// <summary>The same rules as on create, for the fields that are sent; required fields cannot be cleared.</summary>
-public sealed class UpdateDeviceRequestValidator : AbstractValidator<UpdateDeviceRequest>
-{
-    public UpdateDeviceRequestValidator()
-    {
-        RuleLevelCascadeMode = CascadeMode.Stop;
-        RuleFor(r => r.ReferenceId).RequiredText("reference_id", whenNull: "reference_id_invalid").When(r => r.Sent(nameof(r.ReferenceId)));
-        RuleFor(r => r.Type).NotNull().WithErrorCode("type_invalid").WithMessage("type cannot be removed.").DeviceType()
-            .When(r => r.Sent(nameof(r.Type)));
-        RuleFor(r => r.Locations).NotNull().WithErrorCode("locations_invalid").WithMessage("locations cannot be removed.").LocationIds()
-            .When(r => r.Sent(nameof(r.Locations)));
-        RuleFor(r => r.Manufacturer).OptionalText("manufacturer");
-        RuleFor(r => r.ModelCode).OptionalText("model_code");
-        RuleFor(r => r.ModelName).OptionalText("model_name");
-        RuleFor(r => r.Properties).SetValidator(new DevicePropertiesValidator()!).When(r => r.Properties is not null);
-    }
-}
-
 public sealed class DevicePropertiesValidator : AbstractValidator<DeviceProperties>
 {
     public DevicePropertiesValidator()
     {
         RuleLevelCascadeMode = CascadeMode.Stop;
-        RuleFor(p => p.PowerRatingImportKwh).NotNegative("properties.power_rating_import_kwh");
-        RuleFor(p => p.CapacityKwh).NotNegative("properties.capacity_kwh");
-        RuleFor(p => p.PowerRatingExportKwh).NotNegative("properties.power_rating_export_kwh");
-        RuleFor(p => p.PvAzimuth).Between("properties.pv_azimuth", -180, 180);
-        RuleFor(p => p.PvTilt).Between("properties.pv_tilt", 0, 90);
+        RuleFor(p => p.PowerRatingImportKwh).InRange("properties.power_rating_import_kwh", DeviceLimits.PowerRatingImportKwh);
+        RuleFor(p => p.CapacityKwh).InRange("properties.capacity_kwh", DeviceLimits.CapacityKwh);
+        RuleFor(p => p.PowerRatingExportKwh).InRange("properties.power_rating_export_kwh", DeviceLimits.PowerRatingExportKwh);
+        RuleFor(p => p.PvAzimuth).InRange("properties.pv_azimuth", DeviceLimits.PvAzimuth);
+        RuleFor(p => p.PvTilt).InRange("properties.pv_tilt", DeviceLimits.PvTilt);
     }
 }
 
@@ -74,8 +55,8 @@ internal static class DeviceRules
 
     /// <summary>1 to 100 distinct location ids; a bad one is named by its index.</summary>
     public static IRuleBuilderOptionsConditions<T, IReadOnlyList<string?>?> LocationIds<T>(this IRuleBuilderOptions<T, IReadOnlyList<string?>?> rule) =>
-        rule.Must(l => l!.Count is >= 1 and <= CreateDeviceRequestValidator.MaxLocations).WithErrorCode("locations_invalid")
-            .WithMessage($"locations must hold 1 to {CreateDeviceRequestValidator.MaxLocations} location ids.")
+        rule.Must(l => l!.Count is >= 1 and <= DeviceLimits.MaxLocations).WithErrorCode("locations_invalid")
+            .WithMessage($"locations must hold 1 to {DeviceLimits.MaxLocations} location ids.")
             .Custom(CheckEachLocationId);
 
     private static void CheckEachLocationId<T>(IReadOnlyList<string?>? locations, ValidationContext<T> context)

@@ -8,7 +8,14 @@ public sealed class ApiEvent : IHasObjectId
     public required string AccountId { get; init; }
     public required bool LiveMode { get; init; }
     public required string Type { get; init; }
-    /// <summary>The object the event is about, as the API showed it at that moment (JSON).</summary>
+    /// <summary>The id of the object the event is about.</summary>
+    public required string ObjectId { get; init; }
+    /// <summary>The object the event is about, as stored right after the change (JSON).</summary>
     public required string Data { get; init; }
     public required DateTimeOffset TimeCreated { get; init; }
+    /// <summary>
+    /// The id of the transaction that wrote the event (set by the database). The feed is ordered by it, and shows only
+    /// events of transactions older than every transaction still running, so that a late commit is never skipped.
+    /// </summary>
+    public long TransactionId { get; init; }
 }

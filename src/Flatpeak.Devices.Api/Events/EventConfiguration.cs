@@ -1,4 +1,3 @@
-using Flatpeak.Devices.Api.Accounts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -9,13 +8,18 @@ internal sealed class EventConfiguration : IEntityTypeConfiguration<ApiEvent>
     public void Configure(EntityTypeBuilder<ApiEvent> @event)
     {
         @event.ToTable("events");
-        @event.HasKey(e => e.Id);
+        @event.HasKey(e => new { e.AccountId, e.LiveMode, e.Id });
         @event.Property(e => e.Id).UseCollation("C");
         @event.Property(e => e.AccountId).UseCollation("C");
+        @event.Property(e => e.ObjectId).UseCollation("C");
         @event.Property(e => e.Type).HasMaxLength(64);
         // json, not jsonb: kept as written (field order too) and cheaper to insert; nothing queries inside it.
         @event.Property(e => e.Data).HasColumnType("json");
-        @event.HasOne<Account>().WithMany().HasForeignKey(e => e.AccountId);
-        @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.Id });
+        // xid8 as bigint: 64-bit transaction ids never reach 2^63, and bigint maps to a plain long.
+        @event.Property(e => e.TransactionId).HasColumnName("xact_id")
+            .HasDefaultValueSql(EventFeed.CurrentTransactionIdSql).ValueGeneratedOnAdd();
+        // The feed: newest first in commit-safe order.
+        @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.TransactionId, e.Id });
+        @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.ObjectId });
     }
 }

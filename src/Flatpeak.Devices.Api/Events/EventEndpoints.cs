@@ -30,16 +30,16 @@ public static class EventEndpoints
         return routes;
     }
 
-    public static async Task<Ok<ListResponse<EventResponse>>> List(
-        [AsParameters] EventListQuery query, Caller caller, DevicesDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ListResponse<EventResponse>>, BadRequest<ApiError>>> List(
+        [AsParameters] EventListQuery query, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
     {
-        var events = db.Events.Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode);
-        if (query.Type is not null)
+        var page = await EventFeed.PageAsync(db, caller, query, cancellationToken);
+        if (page is null)
         {
-            events = events.Where(e => e.Type == query.Type);
+            var param = query.StartingAfter is not null ? "starting_after" : "ending_before";
+            return ApiErrors.BadRequest(http, param + "_invalid", $"No such event: '{query.StartingAfter ?? query.EndingBefore}'.", param);
         }
 
-        var page = await events.PageAsync(query, cancellationToken);
         return TypedResults.Ok(page.ToListResponse("/events", EventResponse.From));
     }
 

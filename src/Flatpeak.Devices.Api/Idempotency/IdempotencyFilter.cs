@@ -138,26 +138,24 @@ public static class IdempotencyFilter
         }
 
         /// <summary>
-        /// Runs the endpoint and stores its response in one transaction with whatever the endpoint saved. When a
-        /// transient fault hides whether that commit happened, the stored response answers the question before a retry.
+        /// Runs the endpoint. A change statement stores the response to replay with the change itself, in the same
+        /// statement (see <see cref="Data.Changes"/>); any other answer of the endpoint (a location_not_found, say) changed
+        /// nothing, so it is stored here, after.
         /// </summary>
         private async Task<object?> RunAndRememberAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, Caller caller, string key)
         {
-            var cancellationToken = context.HttpContext.RequestAborted;
-            object? result = null;
-            await db.Database.CreateExecutionStrategy().ExecuteInTransactionAsync(
-                async ct =>
-                {
-                    db.ChangeTracker.Clear();
-                    result = await next(context);
-                    var (status, body, location) = Describe(result);
-                    await Find(caller, key).ExecuteUpdateAsync(k => k
-                        .SetProperty(x => x.ResponseStatus, status)
-                        .SetProperty(x => x.ResponseBody, body)
-                        .SetProperty(x => x.ResponseLocation, location), ct);
-                },
-                ct => Find(caller, key).AnyAsync(k => k.ResponseStatus != null, ct),
-                cancellationToken);
+            var claim = new IdempotencyClaim(key);
+            context.HttpContext.Features.Set(claim);
+            var result = await next(context);
+            if (!claim.ResponseStored)
+            {
+                var (status, body, location) = Describe(result);
+                await Find(caller, key).ExecuteUpdateAsync(k => k
+                    .SetProperty(x => x.ResponseStatus, status)
+                    .SetProperty(x => x.ResponseBody, body)
+                    .SetProperty(x => x.ResponseLocation, location), context.HttpContext.RequestAborted);
+            }
+
             return result;
         }
 

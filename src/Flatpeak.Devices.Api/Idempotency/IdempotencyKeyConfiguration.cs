@@ -1,4 +1,3 @@
-using Flatpeak.Devices.Api.Accounts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -12,7 +11,6 @@ internal sealed class IdempotencyKeyConfiguration : IEntityTypeConfiguration<Ide
         key.HasKey(k => new { k.AccountId, k.LiveMode, k.Key });
         key.Property(k => k.AccountId).UseCollation("C");
         key.Property(k => k.Key).UseCollation("C").HasMaxLength(IdempotencyFilter.MaxKeyLength);
-        key.HasOne<Account>().WithMany().HasForeignKey(k => k.AccountId);
         key.HasIndex(k => k.TimeCreated);
     }
 }

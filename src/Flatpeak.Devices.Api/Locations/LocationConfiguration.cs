@@ -1,4 +1,3 @@
-using Flatpeak.Devices.Api.Accounts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -9,11 +8,9 @@ internal sealed class LocationConfiguration : IEntityTypeConfiguration<Location>
     public void Configure(EntityTypeBuilder<Location> location)
     {
         location.ToTable("locations");
-        location.HasKey(l => l.Id);
+        // Every read is scoped to an account and mode, newest first; the key leads with the tenant.
+        location.HasKey(l => new { l.AccountId, l.LiveMode, l.Id });
         location.Property(l => l.Id).UseCollation("C");
         location.Property(l => l.AccountId).UseCollation("C");
-        location.HasOne<Account>().WithMany().HasForeignKey(l => l.AccountId);
-        // Every read is scoped to an account and mode, newest first.
-        location.HasIndex(l => new { l.AccountId, l.LiveMode, l.Id });
     }
 }

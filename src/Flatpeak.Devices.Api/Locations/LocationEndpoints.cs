@@ -1,6 +1,9 @@
+using System.Text.Json;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Idempotency;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -41,7 +44,7 @@ public static class LocationEndpoints
     }
 
     public static async Task<Created<LocationResponse>> Create(
-        CreateLocationRequest request, Caller caller, DevicesDbContext db, TimeProvider time, CancellationToken cancellationToken)
+        CreateLocationRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().TruncateToSeconds();
         var location = new Location
@@ -59,9 +62,18 @@ public static class LocationEndpoints
             CountryCode = request.PostalAddress?.CountryCode,
             TimeCreated = now,
         };
-        db.Locations.Add(location);
-        await db.SaveChangesOnceAsync(ct => db.Locations.AnyAsync(l => l.Id == location.Id, ct), cancellationToken);
-        return TypedResults.Created($"/locations/{location.Id}", LocationResponse.From(location, []));
+        var response = LocationResponse.From(location, []);
+        var change = new ChangeEvent(EventTypes.LocationCreate, JsonSerializer.Serialize(response, ApiJsonContext.Default.LocationResponse), now);
+        var claim = http.Features.Get<IdempotencyClaim>();
+        var path = $"/locations/{location.Id}";
+        var statements = LocationStatements.For(db);
+        await db.WriteOnceAsync(
+            () => change,
+            ct => db.ExecuteChangeAsync<int>(statements.Create, statements.Columns.Parameters(location), change, claim, (StatusCodes.Status201Created, path), ct),
+            inTransaction: false,
+            cancellationToken);
+        claim?.ResponseStored = true;
+        return TypedResults.Created(path, response);
     }
 
     public static async Task<Results<Ok<LocationResponse>, NotFound<ApiError>>> Get(

@@ -1,6 +1,7 @@
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Locations;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -53,6 +54,9 @@ public static class ApiDocumentation
             swagger.OperationFilter<SecurityRequirements>();
             swagger.OperationFilter<Examples>();
             swagger.OperationFilter<IdempotencyKeyHeader>();
+            swagger.OperationFilter<MergePatchBodies>();
+            // A merge patch arrives as raw JSON; MergePatchBodies documents its real schema.
+            swagger.MapType<System.Text.Json.Nodes.JsonObject>(() => new OpenApiSchema { Type = "object" });
             swagger.SchemaFilter<WireSchemas>();
             swagger.ParameterFilter<ListParameters>();
         });
@@ -114,6 +118,46 @@ public static class ApiDocumentation
         }
     }
 
+    /// <summary>
+    /// A PATCH body is read as raw JSON (a merge patch); its schema is the create request's, with nothing required,
+    /// derived here rather than written again.
+    /// </summary>
+    private sealed class MergePatchBodies : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            var patchOf = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<PatchValidation.PatchOf>().SingleOrDefault();
+            if (patchOf is null)
+            {
+                return;
+            }
+
+            var create = context.SchemaGenerator.GenerateSchema(patchOf.RequestType, context.SchemaRepository);
+            var name = "Update" + patchOf.RequestType.Name["Create".Length..];
+            if (!context.SchemaRepository.Schemas.ContainsKey(name))
+            {
+                context.SchemaRepository.Schemas[name] = new OpenApiSchema(context.SchemaRepository.Schemas[create.Reference.Id])
+                {
+                    Required = new HashSet<string>(),
+                    Description = "A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, " +
+                        "and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.",
+                };
+            }
+
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content =
+                {
+                    ["application/json"] = new OpenApiMediaType
+                    {
+                        Schema = new OpenApiSchema { Reference = new OpenApiReference { Type = ReferenceType.Schema, Id = name } },
+                    },
+                },
+            };
+        }
+    }
+
     /// <summary>The list parameters arrive as text (so that a bad one gets our error object); document what they must be.</summary>
     private sealed class ListParameters : IParameterFilter
     {
@@ -138,8 +182,15 @@ public static class ApiDocumentation
                 case "reference_id":
                     parameter.Description = "Only devices with this reference_id.";
                     break;
-                case "type" when context.ParameterInfo?.Member.DeclaringType == typeof(Events.EventListQuery):
-                    parameter.Schema.Enum = [.. Events.EventTypes.All.Select(t => (IOpenApiAny)new OpenApiString(t))];
+                case "type" or "event_type" when context.ParameterInfo?.Member.DeclaringType == typeof(EventListQuery):
+                    parameter.Schema.Enum = [.. EventTypes.All.Select(t => (IOpenApiAny)new OpenApiString(t))];
+                    parameter.Description = parameter.Name == "type"
+                        ? "Only events of this type."
+                        : "Flatpeak's name for the type filter; send one of type and event_type.";
+                    break;
+                case "object_id":
+                    parameter.Schema.Pattern = "^(" + string.Join('|', EventTypes.ObjectPrefixes) + ")_[0-9a-f]{24}$";
+                    parameter.Description = "Only events about this object (a device or location id).";
                     break;
             }
         }
@@ -155,17 +206,7 @@ public static class ApiDocumentation
             var properties = schema.Properties;
             if (context.Type == typeof(CreateDeviceRequest))
             {
-                schema.Required = new SortedSet<string>(["reference_id", "type", "locations"]);
-                Text(properties["reference_id"], nullable: false);
-                Enum(properties["type"], DeviceTypes.All, nullable: false);
-                LocationIds(properties["locations"]);
-                Text(properties["manufacturer"]);
-                Text(properties["model_code"]);
-                Text(properties["model_name"]);
-            }
-            else if (context.Type == typeof(UpdateDeviceRequest))
-            {
-                schema.Description = "Only the fields sent change; null clears an optional field. reference_id, type and locations cannot be cleared.";
+                schema.Required = new SortedSet<string>(DeviceLimits.Required);
                 Text(properties["reference_id"], nullable: false);
                 Enum(properties["type"], DeviceTypes.All, nullable: false);
                 LocationIds(properties["locations"]);
@@ -175,14 +216,30 @@ public static class ApiDocumentation
             }
             else if (context.Type == typeof(DeviceProperties))
             {
-                properties["power_rating_import_kwh"].Minimum = 0;
-                properties["capacity_kwh"].Minimum = 0;
-                properties["power_rating_export_kwh"].Minimum = 0;
-                (properties["pv_azimuth"].Minimum, properties["pv_azimuth"].Maximum) = (-180, 180);
-                (properties["pv_tilt"].Minimum, properties["pv_tilt"].Maximum) = (0, 90);
+                Range(properties["power_rating_import_kwh"], DeviceLimits.PowerRatingImportKwh);
+                Range(properties["capacity_kwh"], DeviceLimits.CapacityKwh);
+                Range(properties["power_rating_export_kwh"], DeviceLimits.PowerRatingExportKwh);
+                Range(properties["pv_azimuth"], DeviceLimits.PvAzimuth);
+                Range(properties["pv_tilt"], DeviceLimits.PvTilt);
+            }
+            else if (context.Type == typeof(EventResponse))
+            {
+                Enum(properties["object"], ["event"], nullable: false);
+                Enum(properties["type"], EventTypes.All, nullable: false);
+                properties["id"].Pattern = IdPattern(ObjectIds.Event);
+                properties["data"] = new OpenApiSchema
+                {
+                    Description = "The object the event is about, as stored right after the change (for a delete, as it was just before).",
+                    OneOf =
+                    [
+                        context.SchemaGenerator.GenerateSchema(typeof(DeviceResponse), context.SchemaRepository),
+                        context.SchemaGenerator.GenerateSchema(typeof(LocationResponse), context.SchemaRepository),
+                    ],
+                };
             }
             else if (context.Type == typeof(DeviceResponse))
             {
+                Enum(properties["object"], ["device"], nullable: false);
                 Enum(properties["type"], DeviceTypes.All, nullable: false);
                 properties["id"].Pattern = IdPattern(ObjectIds.Device);
                 properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
@@ -205,6 +262,7 @@ public static class ApiDocumentation
             }
             else if (context.Type == typeof(LocationResponse))
             {
+                Enum(properties["object"], ["location"], nullable: false);
                 properties["id"].Pattern = IdPattern(ObjectIds.Location);
                 properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
                 properties["devices"].Items.Pattern = IdPattern(ObjectIds.Device);
@@ -225,9 +283,15 @@ public static class ApiDocumentation
         {
             property.Nullable = false;
             property.MinItems = 1;
-            property.MaxItems = CreateDeviceRequestValidator.MaxLocations;
+            property.MaxItems = DeviceLimits.MaxLocations;
             property.UniqueItems = true;
             property.Items.Pattern = IdPattern(ObjectIds.Location);
+        }
+
+        private static void Range(OpenApiSchema property, NumberRange range)
+        {
+            property.Minimum = (decimal)range.Minimum;
+            property.Maximum = (decimal?)range.Maximum;
         }
 
         private static void Text(OpenApiSchema property, bool nullable = true)

@@ -57,7 +57,7 @@ public sealed class GeneratedClientTests(ApiFixture api) : ApiTest(api)
 
         Assert.NotNull(device);
         Assert.Matches("^dev_[0-9a-f]{24}$", device.Id);
-        Assert.Equal("device", device.Object);
+        Assert.Equal(DeviceResponse_object.Device, device.Object);
         Assert.True(device.LiveMode);
         Assert.Equal("DEV1234567890", device.ReferenceId);
         Assert.Equal(DeviceResponse_type.BATTERY_SYSTEM, device.Type);

@@ -20,7 +20,7 @@ public sealed class EventTests(ApiFixture api) : ApiTest(api)
         var updated = await ReadJsonAsync(patch);
         using var delete = await client.DeleteAsync($"/devices/{id}");
 
-        using var response = await client.GetAsync("/events");
+        using var response = await client.GetAsync($"/events?object_id={id}");
 
         var list = await ReadJsonAsync(response);
         Assert.Equal("/events", list.GetProperty("url").GetString());
@@ -73,7 +73,7 @@ public sealed class EventTests(ApiFixture api) : ApiTest(api)
         using var patch = await client.PatchAsync($"/devices/{id}", new StringContent("""{"model_name":"Pico Ultimate"}""", System.Text.Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
-        using var events = await client.GetAsync("/events");
+        using var events = await client.GetAsync($"/events?object_id={id}");
         Assert.Single((await ReadJsonAsync(events)).GetProperty("data").EnumerateArray());
     }
 
@@ -84,7 +84,7 @@ public sealed class EventTests(ApiFixture api) : ApiTest(api)
         var (_, globex) = await SignInAsync(name: "Globex");
         using var acmeLive = Api.Client(await Api.LoginAsync(acme.AccountId, acme.LiveKey));
         await CreateDeviceAsync(acmeTest, CreateDeviceTests.SeedBody(await CreateLocationAsync(acmeTest)));
-        using var mine = await acmeTest.GetAsync("/events");
+        using var mine = await acmeTest.GetAsync("/events?type=device.create");
         var eventId = (await ReadJsonAsync(mine)).GetProperty("data")[0].GetProperty("id").GetString();
 
         foreach (var (client, live) in new[] { (globex, false), (acmeLive, true) })

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Flatpeak.Devices.Tests.OpenApi;
 
 /// <summary>
-/// Checks a JSON value against an OpenAPI 3.0 schema of the kinds this document uses ($ref, type, nullable, enum,
+/// Checks a JSON value against an OpenAPI 3.0 schema of the kinds this document uses ($ref, oneOf, type, nullable, enum,
 /// pattern, format, lengths, ranges, required, properties, additionalProperties, items). Stricter than the
 /// standard in one way, on purpose: every property on the wire must be declared, and every declared one sent.
 /// </summary>
@@ -23,6 +23,17 @@ public static class OpenApiSchemaValidator
         if (schema.TryGetProperty("$ref", out var reference))
         {
             schema = Resolve(document, reference.GetString()!);
+        }
+
+        if (schema.TryGetProperty("oneOf", out var alternatives))
+        {
+            var matches = alternatives.EnumerateArray().Count(alternative => Validate(value, alternative, document).Count == 0);
+            if (matches != 1)
+            {
+                errors.Add($"{path}: matches {matches} of the oneOf schemas, not exactly one");
+            }
+
+            return;
         }
 
         if (value.ValueKind == JsonValueKind.Null)

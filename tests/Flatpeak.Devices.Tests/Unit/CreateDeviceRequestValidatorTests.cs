@@ -8,17 +8,15 @@ public sealed class CreateDeviceRequestValidatorTests
 
     private static readonly CreateDeviceRequest Seed = new(
         "DEV1234567890", "BATTERY_SYSTEM", ["loc_641b90b758fb8e6293716e40"], "Nova Systems", "PICOXN2", "Pico Ultimate",
-        new DeviceProperties
-        {
-            PowerRatingImportKwh = 14.2,
-            CapacityKwh = 123,
-            PowerRatingExportKwh = 7,
-            PvAzimuth = 0,
-            PvTilt = 23,
-            PvTerrainShading = false,
-            PvForecastsEnabled = false,
-            InstallDate = new DateTimeOffset(2022, 3, 22, 11, 12, 21, TimeSpan.Zero),
-        });
+        new DeviceProperties(
+            PowerRatingImportKwh: 14.2,
+            CapacityKwh: 123,
+            PowerRatingExportKwh: 7,
+            PvAzimuth: 0,
+            PvTilt: 23,
+            PvTerrainShading: false,
+            PvForecastsEnabled: false,
+            InstallDate: new DateTimeOffset(2022, 3, 22, 11, 12, 21, TimeSpan.Zero)));
 
     [Fact]
     public void The_seed_request_is_valid() => Assert.True(Validator.Validate(Seed).IsValid);

@@ -48,18 +48,17 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Accounts.ApiKey", b =>
                 {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
-
-                    b.Property<string>("AccountId")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("account_id")
-                        .UseCollation("C");
 
                     b.Property<byte[]>("KeyHash")
                         .IsRequired()
@@ -84,30 +83,30 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("time_revoked");
 
-                    b.HasKey("Id")
+                    b.HasKey("AccountId", "Id")
                         .HasName("pk_api_keys");
 
-                    b.HasIndex("AccountId")
-                        .HasDatabaseName("ix_api_keys_account_id");
-
-                    b.HasIndex("KeyHash")
+                    b.HasIndex("AccountId", "KeyHash")
                         .IsUnique()
-                        .HasDatabaseName("ix_api_keys_key_hash");
+                        .HasDatabaseName("ix_api_keys_account_id_key_hash");
 
                     b.ToTable("api_keys", (string)null);
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Devices.Device", b =>
                 {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
                     b.Property<string>("Id")
                         .HasColumnType("text")
                         .HasColumnName("id")
-                        .UseCollation("C");
-
-                    b.Property<string>("AccountId")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("account_id")
                         .UseCollation("C");
 
                     b.Property<double?>("CapacityKwh")
@@ -121,10 +120,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.Property<DateTimeOffset?>("LastSeen")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_seen");
-
-                    b.Property<bool>("LiveMode")
-                        .HasColumnType("boolean")
-                        .HasColumnName("live_mode");
 
                     b.PrimitiveCollection<List<string>>("LocationIds")
                         .IsRequired()
@@ -182,16 +177,13 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("character varying(32)")
                         .HasColumnName("type");
 
-                    b.HasKey("Id")
+                    b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_devices");
 
                     b.HasIndex("LocationIds")
                         .HasDatabaseName("ix_devices_locations");
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("LocationIds"), "gin");
-
-                    b.HasIndex("AccountId", "LiveMode", "Id")
-                        .HasDatabaseName("ix_devices_account_id_live_mode_id");
 
                     b.HasIndex("AccountId", "LiveMode", "ReferenceId")
                         .HasDatabaseName("ix_devices_account_id_live_mode_reference_id");
@@ -201,15 +193,18 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Events.ApiEvent", b =>
                 {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
                     b.Property<string>("Id")
                         .HasColumnType("text")
                         .HasColumnName("id")
-                        .UseCollation("C");
-
-                    b.Property<string>("AccountId")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("account_id")
                         .UseCollation("C");
 
                     b.Property<string>("Data")
@@ -217,13 +212,21 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("json")
                         .HasColumnName("data");
 
-                    b.Property<bool>("LiveMode")
-                        .HasColumnType("boolean")
-                        .HasColumnName("live_mode");
+                    b.Property<string>("ObjectId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("object_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset>("TimeCreated")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("time_created");
+
+                    b.Property<long>("TransactionId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("xact_id")
+                        .HasDefaultValueSql("(pg_current_xact_id()::text)::bigint");
 
                     b.Property<string>("Type")
                         .IsRequired()
@@ -231,11 +234,14 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("character varying(64)")
                         .HasColumnName("type");
 
-                    b.HasKey("Id")
+                    b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_events");
 
-                    b.HasIndex("AccountId", "LiveMode", "Id")
-                        .HasDatabaseName("ix_events_account_id_live_mode_id");
+                    b.HasIndex("AccountId", "LiveMode", "ObjectId")
+                        .HasDatabaseName("ix_events_account_id_live_mode_object_id");
+
+                    b.HasIndex("AccountId", "LiveMode", "TransactionId", "Id")
+                        .HasDatabaseName("ix_events_account_id_live_mode_xact_id_id");
 
                     b.ToTable("events", (string)null);
                 });
@@ -293,15 +299,18 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>
                 {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
                     b.Property<string>("Id")
                         .HasColumnType("text")
                         .HasColumnName("id")
-                        .UseCollation("C");
-
-                    b.Property<string>("AccountId")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("account_id")
                         .UseCollation("C");
 
                     b.Property<string>("AddressLine1")
@@ -324,10 +333,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("customer_id");
 
-                    b.Property<bool>("LiveMode")
-                        .HasColumnType("boolean")
-                        .HasColumnName("live_mode");
-
                     b.Property<string>("PostCode")
                         .HasColumnType("text")
                         .HasColumnName("post_code");
@@ -344,11 +349,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("time_created");
 
-                    b.HasKey("Id")
+                    b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_locations");
-
-                    b.HasIndex("AccountId", "LiveMode", "Id")
-                        .HasDatabaseName("ix_locations_account_id_live_mode_id");
 
                     b.ToTable("locations", (string)null);
                 });
@@ -361,46 +363,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_api_keys_accounts_account_id");
-                });
-
-            modelBuilder.Entity("Flatpeak.Devices.Api.Devices.Device", b =>
-                {
-                    b.HasOne("Flatpeak.Devices.Api.Accounts.Account", null)
-                        .WithMany()
-                        .HasForeignKey("AccountId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_devices_accounts_account_id");
-                });
-
-            modelBuilder.Entity("Flatpeak.Devices.Api.Events.ApiEvent", b =>
-                {
-                    b.HasOne("Flatpeak.Devices.Api.Accounts.Account", null)
-                        .WithMany()
-                        .HasForeignKey("AccountId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_events_accounts_account_id");
-                });
-
-            modelBuilder.Entity("Flatpeak.Devices.Api.Idempotency.IdempotencyKey", b =>
-                {
-                    b.HasOne("Flatpeak.Devices.Api.Accounts.Account", null)
-                        .WithMany()
-                        .HasForeignKey("AccountId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_idempotency_keys_accounts_account_id");
-                });
-
-            modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>
-                {
-                    b.HasOne("Flatpeak.Devices.Api.Accounts.Account", null)
-                        .WithMany()
-                        .HasForeignKey("AccountId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_locations_accounts_account_id");
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Accounts.Account", b =>

@@ -35,7 +35,7 @@ namespace Flatpeak.Devices.Client.Events
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public EventsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/events{?ending_before*,limit*,starting_after*,type*}", pathParameters)
+        public EventsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/events{?ending_before*,event_type*,limit*,object_id*,starting_after*,type*}", pathParameters)
         {
         }
         /// <summary>
@@ -43,7 +43,7 @@ namespace Flatpeak.Devices.Client.Events
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public EventsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/events{?ending_before*,limit*,starting_after*,type*}", rawUrl)
+        public EventsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/events{?ending_before*,event_type*,limit*,object_id*,starting_after*,type*}", rawUrl)
         {
         }
         /// <summary>
@@ -121,9 +121,22 @@ namespace Flatpeak.Devices.Client.Events
             [QueryParameter("ending_before")]
             public string EndingBefore { get; set; }
 #endif
+            /// <summary>Flatpeak&apos;s name for the type filter; send one of type and event_type.</summary>
+            [QueryParameter("event_type")]
+            public global::Flatpeak.Devices.Client.Events.GetEvent_typeQueryParameterType? EventType { get; set; }
             /// <summary>How many objects to return, 1 to 100.</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
+            /// <summary>Only events about this object (a device or location id).</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            [QueryParameter("object_id")]
+            public string? ObjectId { get; set; }
+#nullable restore
+#else
+            [QueryParameter("object_id")]
+            public string ObjectId { get; set; }
+#endif
             /// <summary>An object id: return the objects created before it (the next page). Not with ending_before.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -134,10 +147,9 @@ namespace Flatpeak.Devices.Client.Events
             [QueryParameter("starting_after")]
             public string StartingAfter { get; set; }
 #endif
-            #pragma warning disable CS1591
+            /// <summary>Only events of this type.</summary>
             [QueryParameter("type")]
             public global::Flatpeak.Devices.Client.Events.GetTypeQueryParameterType? Type { get; set; }
-            #pragma warning restore CS1591
         }
     }
 }

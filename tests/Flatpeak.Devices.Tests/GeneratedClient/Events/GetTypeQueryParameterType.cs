@@ -20,5 +20,9 @@ namespace Flatpeak.Devices.Client.Events
         #pragma warning disable CS1591
         DeviceDelete,
         #pragma warning restore CS1591
+        [EnumMember(Value = "location.create")]
+        #pragma warning disable CS1591
+        LocationCreate,
+        #pragma warning restore CS1591
     }
 }

@@ -65,13 +65,7 @@ namespace Flatpeak.Devices.Client.Models
         public string ModelName { get; set; }
 #endif
         /// <summary>The object property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Object { get; set; }
-#nullable restore
-#else
-        public string Object { get; set; }
-#endif
+        public global::Flatpeak.Devices.Client.Models.DeviceResponse_object? Object { get; set; }
         /// <summary>The properties property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -118,7 +112,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "manufacturer", n => { Manufacturer = n.GetStringValue(); } },
                 { "model_code", n => { ModelCode = n.GetStringValue(); } },
                 { "model_name", n => { ModelName = n.GetStringValue(); } },
-                { "object", n => { Object = n.GetStringValue(); } },
+                { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.DeviceResponse_object>(); } },
                 { "properties", n => { Properties = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.DeviceProperties>(global::Flatpeak.Devices.Client.Models.DeviceProperties.CreateFromDiscriminatorValue); } },
                 { "reference_id", n => { ReferenceId = n.GetStringValue(); } },
                 { "time_created", n => { TimeCreated = n.GetDateTimeOffsetValue(); } },
@@ -140,7 +134,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteStringValue("manufacturer", Manufacturer);
             writer.WriteStringValue("model_code", ModelCode);
             writer.WriteStringValue("model_name", ModelName);
-            writer.WriteStringValue("object", Object);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.DeviceResponse_object>("object", Object);
             writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.DeviceProperties>("properties", Properties);
             writer.WriteStringValue("reference_id", ReferenceId);
             writer.WriteDateTimeOffsetValue("time_created", TimeCreated);

@@ -20,13 +20,13 @@ namespace Flatpeak.Devices.Client.Models
 #else
         public string AccountId { get; set; }
 #endif
-        /// <summary>The data property</summary>
+        /// <summary>The object the event is about, as stored right after the change (for a delete, as it was just before).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::Flatpeak.Devices.Client.Models.DeviceResponse? Data { get; set; }
+        public global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data? Data { get; set; }
 #nullable restore
 #else
-        public global::Flatpeak.Devices.Client.Models.DeviceResponse Data { get; set; }
+        public global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data Data { get; set; }
 #endif
         /// <summary>The id property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -39,23 +39,11 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The live_mode property</summary>
         public bool? LiveMode { get; set; }
         /// <summary>The object property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Object { get; set; }
-#nullable restore
-#else
-        public string Object { get; set; }
-#endif
+        public global::Flatpeak.Devices.Client.Models.EventResponse_object? Object { get; set; }
         /// <summary>The time_created property</summary>
         public DateTimeOffset? TimeCreated { get; set; }
         /// <summary>The type property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Type { get; set; }
-#nullable restore
-#else
-        public string Type { get; set; }
-#endif
+        public global::Flatpeak.Devices.Client.Models.EventResponse_type? Type { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -75,12 +63,12 @@ namespace Flatpeak.Devices.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "account_id", n => { AccountId = n.GetStringValue(); } },
-                { "data", n => { Data = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.DeviceResponse>(global::Flatpeak.Devices.Client.Models.DeviceResponse.CreateFromDiscriminatorValue); } },
+                { "data", n => { Data = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data>(global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data.CreateFromDiscriminatorValue); } },
                 { "id", n => { Id = n.GetStringValue(); } },
                 { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
-                { "object", n => { Object = n.GetStringValue(); } },
+                { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.EventResponse_object>(); } },
                 { "time_created", n => { TimeCreated = n.GetDateTimeOffsetValue(); } },
-                { "type", n => { Type = n.GetStringValue(); } },
+                { "type", n => { Type = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.EventResponse_type>(); } },
             };
         }
         /// <summary>
@@ -91,12 +79,87 @@ namespace Flatpeak.Devices.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("account_id", AccountId);
-            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.DeviceResponse>("data", Data);
+            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data>("data", Data);
             writer.WriteStringValue("id", Id);
             writer.WriteBoolValue("live_mode", LiveMode);
-            writer.WriteStringValue("object", Object);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.EventResponse_object>("object", Object);
             writer.WriteDateTimeOffsetValue("time_created", TimeCreated);
-            writer.WriteStringValue("type", Type);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.EventResponse_type>("type", Type);
+        }
+        /// <summary>
+        /// Composed type wrapper for classes <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/>, <see cref="global::Flatpeak.Devices.Client.Models.LocationResponse"/>
+        /// </summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
+        public partial class EventResponse_data : IComposedTypeWrapper, IParsable
+        {
+            /// <summary>Composed type representation for type <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/></summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            public global::Flatpeak.Devices.Client.Models.DeviceResponse? DeviceResponse { get; set; }
+#nullable restore
+#else
+            public global::Flatpeak.Devices.Client.Models.DeviceResponse DeviceResponse { get; set; }
+#endif
+            /// <summary>Composed type representation for type <see cref="global::Flatpeak.Devices.Client.Models.LocationResponse"/></summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            public global::Flatpeak.Devices.Client.Models.LocationResponse? LocationResponse { get; set; }
+#nullable restore
+#else
+            public global::Flatpeak.Devices.Client.Models.LocationResponse LocationResponse { get; set; }
+#endif
+            /// <summary>
+            /// Creates a new instance of the appropriate class based on discriminator value
+            /// </summary>
+            /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data"/></returns>
+            /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
+            public static global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data CreateFromDiscriminatorValue(IParseNode parseNode)
+            {
+                if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
+                var mappingValue = parseNode.GetChildNode("")?.GetStringValue();
+                var result = new global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data();
+                if("DeviceResponse".Equals(mappingValue, StringComparison.OrdinalIgnoreCase))
+                {
+                    result.DeviceResponse = new global::Flatpeak.Devices.Client.Models.DeviceResponse();
+                }
+                else if("LocationResponse".Equals(mappingValue, StringComparison.OrdinalIgnoreCase))
+                {
+                    result.LocationResponse = new global::Flatpeak.Devices.Client.Models.LocationResponse();
+                }
+                return result;
+            }
+            /// <summary>
+            /// The deserialization information for the current model
+            /// </summary>
+            /// <returns>A IDictionary&lt;string, Action&lt;IParseNode&gt;&gt;</returns>
+            public virtual IDictionary<string, Action<IParseNode>> GetFieldDeserializers()
+            {
+                if(DeviceResponse != null)
+                {
+                    return DeviceResponse.GetFieldDeserializers();
+                }
+                else if(LocationResponse != null)
+                {
+                    return LocationResponse.GetFieldDeserializers();
+                }
+                return new Dictionary<string, Action<IParseNode>>();
+            }
+            /// <summary>
+            /// Serializes information the current object
+            /// </summary>
+            /// <param name="writer">Serialization writer to use to serialize this model</param>
+            public virtual void Serialize(ISerializationWriter writer)
+            {
+                if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
+                if(DeviceResponse != null)
+                {
+                    writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.DeviceResponse>(null, DeviceResponse);
+                }
+                else if(LocationResponse != null)
+                {
+                    writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.LocationResponse>(null, LocationResponse);
+                }
+            }
         }
     }
 }

@@ -47,13 +47,7 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The live_mode property</summary>
         public bool? LiveMode { get; set; }
         /// <summary>The object property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Object { get; set; }
-#nullable restore
-#else
-        public string Object { get; set; }
-#endif
+        public global::Flatpeak.Devices.Client.Models.LocationResponse_object? Object { get; set; }
         /// <summary>The postal_address property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -95,7 +89,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "devices", n => { Devices = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "id", n => { Id = n.GetStringValue(); } },
                 { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
-                { "object", n => { Object = n.GetStringValue(); } },
+                { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.LocationResponse_object>(); } },
                 { "postal_address", n => { PostalAddress = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.PostalAddress>(global::Flatpeak.Devices.Client.Models.PostalAddress.CreateFromDiscriminatorValue); } },
                 { "reference_id", n => { ReferenceId = n.GetStringValue(); } },
                 { "time_created", n => { TimeCreated = n.GetDateTimeOffsetValue(); } },
@@ -113,7 +107,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteCollectionOfPrimitiveValues<string>("devices", Devices);
             writer.WriteStringValue("id", Id);
             writer.WriteBoolValue("live_mode", LiveMode);
-            writer.WriteStringValue("object", Object);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.LocationResponse_object>("object", Object);
             writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.PostalAddress>("postal_address", PostalAddress);
             writer.WriteStringValue("reference_id", ReferenceId);
             writer.WriteDateTimeOffsetValue("time_created", TimeCreated);

@@ -8,7 +8,7 @@ using System;
 namespace Flatpeak.Devices.Client.Models
 {
     /// <summary>
-    /// Only the fields sent change; null clears an optional field. reference_id, type and locations cannot be cleared.
+    /// A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class UpdateDeviceRequest : IParsable

@@ -99,7 +99,7 @@ namespace Flatpeak.Devices.Client.Devices.Item
         /// Changes only the fields sent; null clears an optional field.
         /// </summary>
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/></returns>
-        /// <param name="body">Only the fields sent change; null clears an optional field. reference_id, type and locations cannot be cleared.</param>
+        /// <param name="body">A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
@@ -176,7 +176,7 @@ namespace Flatpeak.Devices.Client.Devices.Item
         /// Changes only the fields sent; null clears an optional field.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">Only the fields sent change; null clears an optional field. reference_id, type and locations cannot be cleared.</param>
+        /// <param name="body">A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

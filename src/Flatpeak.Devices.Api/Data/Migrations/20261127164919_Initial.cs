@@ -27,30 +27,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
-                name: "api_keys",
-                columns: table => new
-                {
-                    id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
-                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
-                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
-                    key_hash = table.Column<byte[]>(type: "bytea", nullable: false),
-                    key_prefix = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
-                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    time_revoked = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("pk_api_keys", x => x.id);
-                    table.ForeignKey(
-                        name: "fk_api_keys_accounts_account_id",
-                        column: x => x.account_id,
-                        principalTable: "accounts",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
-                });
-
-            migrationBuilder.CreateTable(
                 name: "devices",
                 columns: table => new
                 {
@@ -76,13 +52,7 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_devices", x => x.id);
-                    table.ForeignKey(
-                        name: "fk_devices_accounts_account_id",
-                        column: x => x.account_id,
-                        principalTable: "accounts",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
+                    table.PrimaryKey("pk_devices", x => new { x.account_id, x.live_mode, x.id });
                 });
 
             migrationBuilder.CreateTable(
@@ -93,18 +63,14 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     live_mode = table.Column<bool>(type: "boolean", nullable: false),
                     type = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    object_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     data = table.Column<string>(type: "json", nullable: false),
-                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    xact_id = table.Column<long>(type: "bigint", nullable: false, defaultValueSql: "(pg_current_xact_id()::text)::bigint")
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_events", x => x.id);
-                    table.ForeignKey(
-                        name: "fk_events_accounts_account_id",
-                        column: x => x.account_id,
-                        principalTable: "accounts",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
+                    table.PrimaryKey("pk_events", x => new { x.account_id, x.live_mode, x.id });
                 });
 
             migrationBuilder.CreateTable(
@@ -124,12 +90,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 constraints: table =>
                 {
                     table.PrimaryKey("pk_idempotency_keys", x => new { x.account_id, x.live_mode, x.key });
-                    table.ForeignKey(
-                        name: "fk_idempotency_keys_accounts_account_id",
-                        column: x => x.account_id,
-                        principalTable: "accounts",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateTable(
@@ -151,9 +111,27 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_locations", x => x.id);
+                    table.PrimaryKey("pk_locations", x => new { x.account_id, x.live_mode, x.id });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "api_keys",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    key_hash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    key_prefix = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    time_revoked = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_api_keys", x => new { x.account_id, x.id });
                     table.ForeignKey(
-                        name: "fk_locations_accounts_account_id",
+                        name: "fk_api_keys_accounts_account_id",
                         column: x => x.account_id,
                         principalTable: "accounts",
                         principalColumn: "id",
@@ -161,20 +139,10 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             migrationBuilder.CreateIndex(
-                name: "ix_api_keys_account_id",
+                name: "ix_api_keys_account_id_key_hash",
                 table: "api_keys",
-                column: "account_id");
-
-            migrationBuilder.CreateIndex(
-                name: "ix_api_keys_key_hash",
-                table: "api_keys",
-                column: "key_hash",
+                columns: new[] { "account_id", "key_hash" },
                 unique: true);
-
-            migrationBuilder.CreateIndex(
-                name: "ix_devices_account_id_live_mode_id",
-                table: "devices",
-                columns: new[] { "account_id", "live_mode", "id" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_devices_account_id_live_mode_reference_id",
@@ -188,19 +156,19 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 .Annotation("Npgsql:IndexMethod", "gin");
 
             migrationBuilder.CreateIndex(
-                name: "ix_events_account_id_live_mode_id",
+                name: "ix_events_account_id_live_mode_object_id",
                 table: "events",
-                columns: new[] { "account_id", "live_mode", "id" });
+                columns: new[] { "account_id", "live_mode", "object_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_events_account_id_live_mode_xact_id_id",
+                table: "events",
+                columns: new[] { "account_id", "live_mode", "xact_id", "id" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_idempotency_keys_time_created",
                 table: "idempotency_keys",
                 column: "time_created");
-
-            migrationBuilder.CreateIndex(
-                name: "ix_locations_account_id_live_mode_id",
-                table: "locations",
-                columns: new[] { "account_id", "live_mode", "id" });
         }
 
         /// <inheritdoc />

@@ -15,13 +15,9 @@ public static class FieldRules
     public static IRuleBuilderOptions<T, string?> OptionalText<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
         rule.Must(t => t is null || Validation.IsCleanText(t)).WithErrorCode(Invalid(wireName)).WithMessage(CleanTextMessage(wireName));
 
-    public static IRuleBuilderOptions<T, double?> Between<T>(this IRuleBuilder<T, double?> rule, string wireName, double min, double max) =>
-        rule.Must(v => v is null || (v >= min && v <= max)).WithErrorCode(Invalid(wireName))
-            .WithMessage($"{wireName} must be a number from {min} to {max}.");
-
-    public static IRuleBuilderOptions<T, double?> NotNegative<T>(this IRuleBuilder<T, double?> rule, string wireName) =>
-        rule.Must(v => v is null || (v >= 0 && double.IsFinite(v.Value))).WithErrorCode(Invalid(wireName))
-            .WithMessage($"{wireName} must be a number of at least 0.");
+    public static IRuleBuilderOptions<T, double?> InRange<T>(this IRuleBuilder<T, double?> rule, string wireName, NumberRange range) =>
+        rule.Must(v => v is null || range.Contains(v.Value)).WithErrorCode(Invalid(wireName))
+            .WithMessage($"{wireName} must be {range}.");
 
     public static string Missing(string wireName) => LastSegment(wireName) + "_missing";
 

@@ -1,0 +1,100 @@
+using System.Data.Common;
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Idempotency;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Flatpeak.Devices.Api.Data;
+
+/// <summary>The event a change writes: its type and the object as stored right after the change (as JSON).</summary>
+public sealed record ChangeEvent(string Type, string ObjectJson, DateTimeOffset Time)
+{
+    public string Id { get; } = ObjectIds.New(ObjectIds.Event, Time);
+}
+
+/// <summary>
+/// How every change is written: one SQL statement per change, whose CTE named <c>changed</c> makes the change and
+/// returns the changed rows' <c>account_id, live_mode, id</c>; the event and, when the request carries an
+/// Idempotency-Key, the response to replay are written by the same statement from those rows. No row changed means
+/// no event and nothing remembered; a statement is atomic, so there is never one without the other.
+/// </summary>
+public static class Changes
+{
+    /// <summary>Appended to each resource's change CTEs.</summary>
+    private const string EventAndResponse = """
+
+        , change_event AS (
+            INSERT INTO events (account_id, live_mode, id, type, object_id, data, time_created)
+            SELECT c.account_id, c.live_mode, @event_id, @event_type, c.id, @object_json::json, @event_time FROM changed c
+        ), idempotent_response AS (
+            UPDATE idempotency_keys k
+            SET response_status = @response_status, response_body = @object_json, response_location = @response_location
+            FROM changed c
+            WHERE @idempotency_key::text IS NOT NULL
+              AND k.account_id = c.account_id AND k.live_mode = c.live_mode AND k.key = @idempotency_key::text
+        )
+
+        """;
+
+    /// <summary>A change statement: the resource's CTEs (ending with <c>changed</c>), the event and response CTEs, then the final SELECT of one column named <c>Value</c>.</summary>
+    public static string Statement(string changeCtes, string select) => "WITH " + changeCtes + EventAndResponse + select;
+
+    /// <summary>
+    /// Runs a change statement and returns its one value. <paramref name="response"/> is what an idempotent request
+    /// answers when the change happens (its status and Location); the body is the object, as in the event. When the
+    /// change happened, the caller marks <paramref name="claim"/> as stored.
+    /// </summary>
+    public static async Task<T> ExecuteChangeAsync<T>(
+        this DevicesDbContext db, string sql, IEnumerable<DbParameter> parameters, ChangeEvent change,
+        IdempotencyClaim? claim, (int Status, string? Location) response, CancellationToken cancellationToken)
+    {
+        DbParameter[] all =
+        [
+            .. parameters,
+            Text("event_id", change.Id),
+            Text("event_type", change.Type),
+            Text("object_json", change.ObjectJson),
+            new NpgsqlParameter("event_time", NpgsqlDbType.TimestampTz) { Value = change.Time },
+            new NpgsqlParameter("response_status", NpgsqlDbType.Integer) { Value = response.Status },
+            Text("response_location", response.Location),
+            Text("idempotency_key", claim?.Key),
+        ];
+        return (await db.Database.SqlQueryRaw<T>(sql, all).ToListAsync(cancellationToken)).Single();
+    }
+
+    /// <summary>
+    /// Runs a write once, even when a transient fault hides whether it committed: EF's retrying strategy tries again,
+    /// but first asks whether the change's event exists; if it does, the first attempt committed and its result stands.
+    /// With <paramref name="inTransaction"/>, the write runs in a transaction (for reads under a row lock before the change).
+    /// </summary>
+    public static Task<T> WriteOnceAsync<T>(
+        this DevicesDbContext db, Func<ChangeEvent?> change, Func<CancellationToken, Task<T>> write, bool inTransaction, CancellationToken cancellationToken)
+    {
+        T? last = default;
+        async Task<T> Attempt(DbContext _, CancellationToken ct)
+        {
+            last = default;
+            if (!inTransaction)
+            {
+                return last = await write(ct);
+            }
+
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            last = await write(ct);
+            await transaction.CommitAsync(ct);
+            return last;
+        }
+
+        async Task<ExecutionResult<T>> Committed(DbContext _, CancellationToken ct) =>
+            change() is { } attempted && await db.Events.AnyAsync(e => e.Id == attempted.Id, ct)
+                ? new ExecutionResult<T>(true, last!)
+                : new ExecutionResult<T>(false, default!);
+
+        return db.Database.CreateExecutionStrategy().ExecuteAsync<DbContext, T>(db, Attempt, Committed, cancellationToken);
+    }
+
+    private static NpgsqlParameter Text(string name, string? value) =>
+        new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+}

@@ -1,0 +1,55 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Npgsql;
+
+namespace Flatpeak.Devices.Api.Data;
+
+/// <summary>
+/// An entity's columns as EF Core maps them, for the few write statements written in SQL: their column lists and
+/// parameters come from the model, so a field added to an entity is written without touching any SQL.
+/// Parameters are named <c>@c_&lt;column&gt;</c>.
+/// </summary>
+public sealed class EntityColumns<TEntity>
+    where TEntity : class
+{
+    private static readonly NpgsqlCommand ParameterFactory = new();
+    private readonly IProperty[] _properties;
+    private readonly IReadOnlyList<IProperty> _key;
+
+    public EntityColumns(IModel model)
+    {
+        var entityType = model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in the model.");
+        Table = entityType.GetTableName()!;
+        _properties = [.. entityType.GetProperties()];
+        var key = _key = entityType.FindPrimaryKey()!.Properties;
+        Names = string.Join(", ", _properties.Select(p => p.GetColumnName()));
+        Values = string.Join(", ", _properties.Select(Placeholder));
+        Assignments = string.Join(", ", _properties.Where(p => !key.Contains(p)).Select(p => $"{p.GetColumnName()} = {Placeholder(p)}"));
+        KeyMatches = string.Join(" AND ", key.Select(p => $"{Table}.{p.GetColumnName()} = {Placeholder(p)}"));
+    }
+
+    public string Table { get; }
+
+    /// <summary>Every column, for an INSERT's column list.</summary>
+    public string Names { get; }
+
+    /// <summary>A parameter per column, in the order of <see cref="Names"/>, typed as the column is.</summary>
+    public string Values { get; }
+
+    /// <summary><c>column = @c_column</c> for every column outside the primary key, for an UPDATE.</summary>
+    public string Assignments { get; }
+
+    /// <summary><c>table.column = @c_column</c> for every column of the primary key, joined by AND: the WHERE of one row.</summary>
+    public string KeyMatches { get; }
+
+    public IEnumerable<DbParameter> Parameters(TEntity entity) => Parameters(_properties, entity);
+
+    public IEnumerable<DbParameter> KeyParameters(TEntity entity) => Parameters(_key, entity);
+
+    private static IEnumerable<DbParameter> Parameters(IEnumerable<IProperty> properties, TEntity entity) =>
+        properties.Select(p => p.GetRelationalTypeMapping().CreateParameter(
+            ParameterFactory, "c_" + p.GetColumnName(), p.GetGetter().GetClrValueUsingContainingEntity(entity), p.IsNullable));
+
+    private static string Placeholder(IProperty property) => $"@c_{property.GetColumnName()}::{property.GetColumnType()}";
+}

@@ -1,0 +1,71 @@
+using Flatpeak.Devices.Api.Data;
+using Microsoft.EntityFrameworkCore.Metadata;
+
+namespace Flatpeak.Devices.Api.Devices;
+
+/// <summary>
+/// The SQL of every device write, in one place. Each is one statement (see <see cref="Changes"/>): the location check,
+/// the change and its event (and an idempotent request's response) in one round trip. Column lists and parameters
+/// come from the EF model of <see cref="Device"/>.
+/// </summary>
+public sealed class DeviceStatements
+{
+    private static DeviceStatements? _current;
+
+    private DeviceStatements(IModel model)
+    {
+        Columns = new EntityColumns<Device>(model);
+        Create = Changes.Statement(
+            $"""
+            {MissingLocation},
+            changed AS (
+                INSERT INTO devices ({Columns.Names})
+                SELECT {Columns.Values} FROM missing WHERE missing.index IS NULL
+                RETURNING account_id, live_mode, id
+            )
+            """,
+            """SELECT (SELECT index FROM missing) AS "Value" """);
+        Update = Changes.Statement(
+            $"""
+            {MissingLocation},
+            changed AS (
+                UPDATE devices SET {Columns.Assignments}
+                FROM missing WHERE missing.index IS NULL AND {Columns.KeyMatches}
+                RETURNING devices.account_id, devices.live_mode, devices.id
+            )
+            """,
+            """SELECT (SELECT index FROM missing) AS "Value" """);
+        Delete = Changes.Statement(
+            $"""
+            changed AS (
+                DELETE FROM devices WHERE {Columns.KeyMatches}
+                RETURNING account_id, live_mode, id
+            )
+            """,
+            """SELECT (SELECT count(*)::int FROM changed) AS "Value" """);
+    }
+
+    public EntityColumns<Device> Columns { get; }
+
+    /// <summary>Inserts the device when every location it names is one of its account and mode; returns the index of the first that is not, or null.</summary>
+    public string Create { get; }
+
+    /// <summary>Writes every column of a device this transaction has locked, when all its locations are found; returns as <see cref="Create"/>.</summary>
+    public string Update { get; }
+
+    /// <summary>Deletes the device; returns how many rows went (0 or 1).</summary>
+    public string Delete { get; }
+
+    public static DeviceStatements For(DevicesDbContext db) => _current ??= new DeviceStatements(db.Model);
+
+    /// <summary>The index (from 0) of the first of the device's locations that is not a location of its account and mode.</summary>
+    private const string MissingLocation = """
+        missing AS (
+            SELECT min(wanted.ord)::int - 1 AS index
+            FROM unnest(@c_locations::text[]) WITH ORDINALITY AS wanted(id, ord)
+            WHERE NOT EXISTS (
+                SELECT FROM locations l
+                WHERE l.account_id = @c_account_id::text AND l.live_mode = @c_live_mode::boolean AND l.id = wanted.id)
+        )
+        """;
+}
