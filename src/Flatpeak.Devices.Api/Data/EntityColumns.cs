@@ -27,6 +27,13 @@ public sealed class EntityColumns<TEntity>
         Values = string.Join(", ", _properties.Select(Placeholder));
         Assignments = string.Join(", ", _properties.Where(p => !key.Contains(p)).Select(p => $"{p.GetColumnName()} = {Placeholder(p)}"));
         KeyMatches = string.Join(" AND ", key.Select(p => $"{Table}.{p.GetColumnName()} = {Placeholder(p)}"));
+        // The advisory lock comes first, and assigns no transaction id: so the writers of one object get their
+        // transaction ids (taken by the row lock) in the order they take turns, which is the event feed's order.
+        Lock = $"""
+            SELECT {Table}.* FROM {Table}, pg_advisory_xact_lock(hashtextextended(@c_id::text, 0)) AS writers_take_turns
+            WHERE {KeyMatches}
+            FOR UPDATE OF {Table}
+            """;
     }
 
     public string Table { get; }
@@ -42,6 +49,12 @@ public sealed class EntityColumns<TEntity>
 
     /// <summary><c>table.column = @c_column</c> for every column of the primary key, joined by AND: the WHERE of one row.</summary>
     public string KeyMatches { get; }
+
+    /// <summary>
+    /// Reads one row (by its key parameters) and makes the other writers of that object wait until this transaction
+    /// ends: first a transaction-level advisory lock on the object's id, then the row lock.
+    /// </summary>
+    public string Lock { get; }
 
     public IEnumerable<DbParameter> Parameters(TEntity entity) => Parameters(_properties, entity);
 

@@ -132,7 +132,7 @@ public static class DeviceEndpoints
             async ct =>
             {
                 change = null;
-                if (await LockAsync(db, caller, id, ct) is not { } device)
+                if (await LockAsync(db, statements, caller, id, ct) is not { } device)
                 {
                     return ApiErrors.NotFound(http, "device", id);
                 }
@@ -174,7 +174,7 @@ public static class DeviceEndpoints
             async ct =>
             {
                 change = null;
-                if (await LockAsync(db, caller, id, ct) is not { } device)
+                if (await LockAsync(db, statements, caller, id, ct) is not { } device)
                 {
                     return ApiErrors.NotFound(http, "device", id);
                 }
@@ -190,12 +190,22 @@ public static class DeviceEndpoints
     private static IQueryable<Device> Owned(DevicesDbContext db, Caller caller, string id) =>
         db.Devices.Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.Id == id);
 
-    /// <summary>Reads the device and locks its row until the transaction ends: writers of one device take turns.</summary>
-    private static async Task<Device?> LockAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
-        (await db.Devices
-            .FromSql($"SELECT * FROM devices WHERE account_id = {caller.AccountId} AND live_mode = {caller.LiveMode} AND id = {id} FOR UPDATE")
-            .ToListAsync(cancellationToken))
-        .SingleOrDefault();
+    /// <summary>Reads the device, and makes the other writers of this device wait until the transaction ends.</summary>
+    private static async Task<Device?> LockAsync(DevicesDbContext db, DeviceStatements statements, Caller caller, string id, CancellationToken cancellationToken)
+    {
+        var key = new Device
+        {
+            Id = id,
+            AccountId = caller.AccountId,
+            LiveMode = caller.LiveMode,
+            ReferenceId = null!,
+            Type = null!,
+            LocationIds = null!,
+            TimeCreated = default,
+        };
+        var found = await db.Devices.FromSqlRaw(statements.Columns.Lock, [.. statements.Columns.KeyParameters(key)]).ToListAsync(cancellationToken);
+        return found.SingleOrDefault();
+    }
 
     private static BadRequest<ApiError> LocationNotFound(HttpContext http, List<string> locationIds, int index) =>
         ApiErrors.BadRequest(http, "location_not_found", $"No such location: '{locationIds[index]}'.", $"locations[{index}]");
