@@ -213,6 +213,8 @@ public static class ApiDocumentation
                 Text(properties["manufacturer"]);
                 Text(properties["model_code"]);
                 Text(properties["model_name"]);
+                // null is accepted (no properties; in a patch, clears them all): a $ref cannot say so itself in OpenAPI 3.0.
+                properties["properties"] = new OpenApiSchema { AllOf = [properties["properties"]], Nullable = true };
             }
             else if (context.Type == typeof(DeviceProperties))
             {
