@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark of POST /devices against the database's own ceiling, on this machine. One command: bench/run.sh
-#   DURATION=20 WARMUP=10 CONNECTIONS="8 32 64" PGBENCH_CLIENTS="8 16 32" bench/run.sh
+#   DURATION=20 WARMUP=30 CONNECTIONS="8 32 64" PGBENCH_CLIENTS="8 16 32" SEED_DEVICES=1000000 bench/run.sh
 # Builds the service in Release, starts a throwaway PostgreSQL (durable commits: synchronous_commit on) and the
-# service against it, makes an account, a location and a token, loads POST /devices with wrk, measures the
-# pgbench ceiling of the same database work, and prints one summary line per connection count.
+# service against it, makes an account, a location and a token, warms up (tiered JIT), loads POST /devices with wrk
+# at each connection count, measures the pgbench ceiling of the same database work, then seeds SEED_DEVICES devices
+# (each with its event) and measures POST /devices and GET /devices?limit=100 again. For every run it prints
+# requests/s, latency, errors, and the CPU time per request of the service process and of PostgreSQL (all its
+# processes), read from /proc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20}
@@ -11,6 +14,7 @@ WARMUP=${WARMUP:-30}
 CONNECTIONS=${CONNECTIONS:-"8 32 64"}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-"8 16 32"}
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-15}
+SEED_DEVICES=${SEED_DEVICES:-1000000}
 
 [ "$(id -u)" = 0 ] && sudo="" || sudo="sudo"
 need=()
@@ -34,6 +38,7 @@ trap cleanup EXIT
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on)
+psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1)
 echo "== building (Release)" >&2
 dotnet publish src/Flatpeak.Devices.Api -c Release -o "$work/app" --nologo -v quiet >&2
 
@@ -57,45 +62,91 @@ export BENCH_TOKEN=$(curl -fs -u "$account_id:$test_key" "$url/login" | sed -E '
 export BENCH_LOCATION=$(curl -fs -X POST "$url/locations" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' -d '{}' \
   | sed -E 's/.*"id":"(loc_[0-9a-f]+)".*/\1/')
 
+# CPU time in clock ticks: the service process; PostgreSQL = the postmaster with its ended children, plus every live one.
+clk_tck=$(getconf CLK_TCK)
+service_ticks() { awk '{print $14 + $15}' "/proc/$service_pid/stat"; }
+postgres_ticks() {
+  local master total child
+  master=$(head -n 1 "$work/pg/data/postmaster.pid")
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$master/stat")
+  for child in $(cat /proc/"$master"/task/*/children); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# One wrk run; prints its RESULT line with the CPU µs per request of each side appended.
+measure() {
+  local connections=$1 script=$2 path=$3 s0 p0 line requests s1 p1
+  s0=$(service_ticks); p0=$(postgres_ticks)
+  line=$(wrk -t2 -c"$connections" -d"${DURATION}s" --latency -s "$script" "$url$path" | grep '^RESULT')
+  s1=$(service_ticks); p1=$(postgres_ticks)
+  requests=$(echo "$line" | sed -E 's/.* requests=([0-9]+).*/\1/')
+  echo "$line service_cpu_us=$(awk -v d=$((s1 - s0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')" \
+    "postgres_cpu_us=$(awk -v d=$((p1 - p0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')"
+}
+
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), synchronous_commit=on" >&2
-echo "== warm-up ${WARMUP}s" >&2
+echo "== warm-up ${WARMUP}s (tiered JIT)" >&2
 wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "$url/devices" >/dev/null
 
 declare -A results
 for c in $CONNECTIONS; do
-  echo "== wrk ${c} connections, ${DURATION}s" >&2
-  line=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency -s bench/post-device.lua "$url/devices" | grep '^RESULT')
-  results[$c]="$line"
-  echo "$line" >&2
+  echo "== POST /devices, wrk ${c} connections, ${DURATION}s" >&2
+  results[$c]=$(measure "$c" bench/post-device.lua /devices)
+  echo "${results[$c]}" >&2
 done
+
+pgbench_best() {
+  local file=$1 best=0 tps clients
+  for clients in $PGBENCH_CLIENTS; do
+    tps=$("$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$clients" -j 2 -T "$PGBENCH_SECONDS" \
+          -D account="$account_id" -D location="$BENCH_LOCATION" -f "$file" postgres 2>/dev/null \
+          | awk '/^tps = / {print $3; exit}')
+    echo "pgbench $file clients=$clients tps=$tps" >&2
+    best=$(awk -v a="$best" -v b="$tps" 'BEGIN {print (b > a) ? b : a}')
+  done
+  echo "$best"
+}
+echo "== pgbench (-M prepared, ${PGBENCH_SECONDS}s per client count)" >&2
+ceiling=$(pgbench_best bench/ceiling.sql)
+design=$(pgbench_best bench/design-ceiling.sql)
+
+echo "== seeding $SEED_DEVICES devices, each with its event" >&2
+"${psql_cmd[@]}" <<SQL
+INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, time_created)
+SELECT '$account_id', false, 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'),
+       'SEED-' || i, 'OTHER', ARRAY['$BENCH_LOCATION'], now() - interval '1 day'
+FROM generate_series(1, $SEED_DEVICES) AS i;
+INSERT INTO events (account_id, live_mode, id, type, object_id, data, time_created)
+SELECT '$account_id', false, 'evt_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'),
+       'device.create', 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'), '{}', now() - interval '1 day'
+FROM generate_series(1, $SEED_DEVICES) AS i;
+VACUUM ANALYZE devices;
+VACUUM ANALYZE events;
+SQL
+devices_now=$("${psql_cmd[@]}" -c "SELECT count(*) FROM devices")
+echo "== POST /devices at 32 connections with $devices_now devices" >&2
+seeded_post=$(measure 32 bench/post-device.lua /devices)
+echo "$seeded_post" >&2
+echo "== GET /devices?limit=100 at 32 connections with $devices_now devices" >&2
+seeded_get=$(measure 32 bench/get-devices.lua "/devices?limit=100")
+echo "$seeded_get" >&2
 peak_rss_mb=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$service_pid/status")
 
-echo "== pgbench ceiling (-M prepared, ${PGBENCH_SECONDS}s per client count)" >&2
-ceiling=0
-for clients in $PGBENCH_CLIENTS; do
-  tps=$("$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$clients" -j 2 -T "$PGBENCH_SECONDS" \
-        -D account="$account_id" -D location="$BENCH_LOCATION" -f bench/ceiling.sql postgres 2>/dev/null \
-        | awk '/^tps = / {print $3; exit}')
-  echo "pgbench clients=$clients tps=$tps" >&2
-  ceiling=$(awk -v a="$ceiling" -v b="$tps" 'BEGIN {print (b > a) ? b : a}')
-done
-
-design=0
-for clients in $PGBENCH_CLIENTS; do
-  tps=$("$pg_bin/pgbench" -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$clients" -j 2 -T "$PGBENCH_SECONDS" \
-        -D account="$account_id" -D location="$BENCH_LOCATION" -f bench/design-ceiling.sql postgres 2>/dev/null \
-        | awk '/^tps = / {print $3; exit}')
-  echo "pgbench (design: device + event in one transaction) clients=$clients tps=$tps" >&2
-  design=$(awk -v a="$design" -v b="$tps" 'BEGIN {print (b > a) ? b : a}')
-done
+get() { echo "$1" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
+row() {
+  local label=$1 line=$2
+  printf '%-34s rps=%-8s p50_ms=%-6s p99_ms=%-6s errors=%-3s non2xx=%-3s service_cpu_us=%-5s postgres_cpu_us=%-5s ratio=%.2f\n' \
+    "$label" "$(get "$line" rps)" "$(get "$line" p50_ms)" "$(get "$line" p99_ms)" "$(get "$line" errors)" "$(get "$line" non201)" \
+    "$(get "$line" service_cpu_us)" "$(get "$line" postgres_cpu_us)" "$(awk -v r="$(get "$line" rps)" -v c="$ceiling" 'BEGIN {print r / c}')"
+}
 
 echo
-echo "design ceiling (location check + device + event, one transaction) = $design tps = $(awk -v d="$design" -v c="$ceiling" 'BEGIN {printf "%.2f", d / c}') x ceiling"
-echo "POST /devices on $(nproc) cores (wrk, service and PostgreSQL on one machine); ceiling = best pgbench tps = $ceiling; service peak RSS = ${peak_rss_mb} MB"
+echo "ceiling.sql (location SELECT + device INSERT, autocommit) = $ceiling tps; design-ceiling.sql (the service's one statement, event included) = $design tps ($(awk -v d="$design" -v c="$ceiling" 'BEGIN {printf "%.2f", d / c}') x ceiling)"
+echo "$(nproc) cores, wrk + service + PostgreSQL on one machine; service peak RSS = ${peak_rss_mb} MB; ratio = requests/s / ceiling"
 for c in $CONNECTIONS; do
-  line=${results[$c]}
-  get() { echo "$line" | sed -E "s/.* $1=([^ ]+).*/\1/"; }
-  rps=$(get rps)
-  printf 'connections=%-3s rps=%-8s p50_ms=%-7s p99_ms=%-7s errors=%-4s non201=%-4s peak_rss_mb=%-5s ratio=%.2f\n' \
-    "$c" "$rps" "$(get p50_ms)" "$(get p99_ms)" "$(get errors)" "$(get non201)" "$peak_rss_mb" "$(awk -v r="$rps" -v c="$ceiling" 'BEGIN {print r / c}')"
+  row "POST /devices c=$c" "${results[$c]}"
 done
+row "POST /devices c=32, $devices_now devices" "$seeded_post"
+row "GET /devices?limit=100 c=32" "$seeded_get"

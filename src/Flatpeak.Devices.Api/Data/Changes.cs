@@ -38,16 +38,16 @@ public static class Changes
 
         """;
 
-    /// <summary>A change statement: the resource's CTEs (ending with <c>changed</c>), the event and response CTEs, then the final SELECT of one column named <c>Value</c>.</summary>
-    public static string Statement(string changeCtes, string select) => "WITH " + changeCtes + EventAndResponse + select;
+    /// <summary>A change statement: the resource's CTEs (ending with <c>changed</c>), the event and response CTEs, then a final SELECT of one value.</summary>
+    public static PositionalStatement Statement(string changeCtes, string select) => new("WITH " + changeCtes + EventAndResponse + select);
 
     /// <summary>
     /// Runs a change statement and returns its one value. <paramref name="response"/> is what an idempotent request
     /// answers when the change happens (its status and Location); the body is the object, as in the event. When the
     /// change happened, the caller marks <paramref name="claim"/> as stored.
     /// </summary>
-    public static async Task<T> ExecuteChangeAsync<T>(
-        this DevicesDbContext db, string sql, IEnumerable<DbParameter> parameters, ChangeEvent change,
+    public static async Task<T?> ExecuteChangeAsync<T>(
+        this DevicesDbContext db, PositionalStatement statement, IEnumerable<DbParameter> parameters, ChangeEvent change,
         IdempotencyClaim? claim, (int Status, string? Location) response, CancellationToken cancellationToken)
     {
         DbParameter[] all =
@@ -61,7 +61,19 @@ public static class Changes
             Text("response_location", response.Location),
             Text("idempotency_key", claim?.Key),
         ];
-        return (await db.Database.SqlQueryRaw<T>(sql, all).ToListAsync(cancellationToken)).Single();
+        // On the context's connection and in its transaction, if any: EF Core owns both.
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = statement.CreateCommand((NpgsqlConnection)db.Database.GetDbConnection(), all);
+            command.Transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+            var value = await command.ExecuteScalarAsync(cancellationToken);
+            return value is null or DBNull ? default : (T)value;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ public sealed class DeviceStatements
                 RETURNING account_id, live_mode, id
             )
             """,
-            """SELECT (SELECT index FROM missing) AS "Value" """);
+            "SELECT (SELECT index FROM missing)");
         Update = Changes.Statement(
             $"""
             {MissingLocation},
@@ -34,7 +34,7 @@ public sealed class DeviceStatements
                 RETURNING devices.account_id, devices.live_mode, devices.id
             )
             """,
-            """SELECT (SELECT index FROM missing) AS "Value" """);
+            "SELECT (SELECT index FROM missing)");
         Delete = Changes.Statement(
             $"""
             changed AS (
@@ -42,19 +42,19 @@ public sealed class DeviceStatements
                 RETURNING account_id, live_mode, id
             )
             """,
-            """SELECT (SELECT count(*)::int FROM changed) AS "Value" """);
+            "SELECT (SELECT count(*)::int FROM changed)");
     }
 
     public EntityColumns<Device> Columns { get; }
 
     /// <summary>Inserts the device when every location it names is one of its account and mode; returns the index of the first that is not, or null.</summary>
-    public string Create { get; }
+    public PositionalStatement Create { get; }
 
     /// <summary>Writes every column of a device this transaction has locked, when all its locations are found; returns as <see cref="Create"/>.</summary>
-    public string Update { get; }
+    public PositionalStatement Update { get; }
 
     /// <summary>Deletes the device; returns how many rows went (0 or 1).</summary>
-    public string Delete { get; }
+    public PositionalStatement Delete { get; }
 
     public static DeviceStatements For(DevicesDbContext db) => _current ??= new DeviceStatements(db.Model);
 

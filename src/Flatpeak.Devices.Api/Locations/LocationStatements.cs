@@ -18,13 +18,13 @@ public sealed class LocationStatements
                 RETURNING account_id, live_mode, id
             )
             """,
-            """SELECT (SELECT count(*)::int FROM changed) AS "Value" """);
+            "SELECT (SELECT count(*)::int FROM changed)");
     }
 
     public EntityColumns<Location> Columns { get; }
 
     /// <summary>Inserts the location; returns 1.</summary>
-    public string Create { get; }
+    public PositionalStatement Create { get; }
 
     public static LocationStatements For(DevicesDbContext db) => _current ??= new LocationStatements(db.Model);
 }
