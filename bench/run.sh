@@ -112,6 +112,8 @@ echo "== pgbench (-M prepared, ${PGBENCH_SECONDS}s per client count)" >&2
 ceiling=$(pgbench_best bench/ceiling.sql)
 design=$(pgbench_best bench/design-ceiling.sql)
 
+seeded_post="" seeded_get="" devices_now=0
+if [ "$SEED_DEVICES" -gt 0 ]; then
 echo "== seeding $SEED_DEVICES devices, each with its event" >&2
 "${psql_cmd[@]}" <<SQL
 INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, time_created)
@@ -132,6 +134,7 @@ echo "$seeded_post" >&2
 echo "== GET /devices?limit=100 at 32 connections with $devices_now devices" >&2
 seeded_get=$(measure 32 bench/get-devices.lua "/devices?limit=100")
 echo "$seeded_get" >&2
+fi
 peak_rss_mb=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$service_pid/status")
 
 get() { echo "$1" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
@@ -148,5 +151,7 @@ echo "$(nproc) cores, wrk + service + PostgreSQL on one machine; service peak RS
 for c in $CONNECTIONS; do
   row "POST /devices c=$c" "${results[$c]}"
 done
-row "POST /devices c=32, $devices_now devices" "$seeded_post"
-row "GET /devices?limit=100 c=32" "$seeded_get"
+if [ -n "$seeded_post" ]; then
+  row "POST /devices c=32, $devices_now devices" "$seeded_post"
+  row "GET /devices?limit=100 c=32" "$seeded_get"
+fi

@@ -13,6 +13,8 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
         device.HasKey(d => new { d.AccountId, d.LiveMode, d.Id });
         device.Property(d => d.Id).UseCollation("C");
         device.Property(d => d.AccountId).UseCollation("C");
+        // Matched exactly, never sorted for people: byte order is cheaper to index and compare.
+        device.Property(d => d.ReferenceId).UseCollation("C");
         device.Property(d => d.Type).HasMaxLength(32);
         device.Property(d => d.LocationIds).HasColumnName("locations");
         device.HasIndex(d => new { d.AccountId, d.LiveMode, d.ReferenceId });

@@ -12,5 +12,6 @@ internal sealed class LocationConfiguration : IEntityTypeConfiguration<Location>
         location.HasKey(l => new { l.AccountId, l.LiveMode, l.Id });
         location.Property(l => l.Id).UseCollation("C");
         location.Property(l => l.AccountId).UseCollation("C");
+        location.Property(l => l.ReferenceId).UseCollation("C");
     }
 }

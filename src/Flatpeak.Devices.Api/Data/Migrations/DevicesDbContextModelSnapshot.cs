@@ -165,7 +165,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.Property<string>("ReferenceId")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("reference_id");
+                        .HasColumnName("reference_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset>("TimeCreated")
                         .HasColumnType("timestamp with time zone")
@@ -339,7 +340,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
                     b.Property<string>("ReferenceId")
                         .HasColumnType("text")
-                        .HasColumnName("reference_id");
+                        .HasColumnName("reference_id")
+                        .UseCollation("C");
 
                     b.Property<string>("State")
                         .HasColumnType("text")

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Flatpeak.Devices.Api.Data.Migrations
 {
     [DbContext(typeof(DevicesDbContext))]
-    [Migration("20261127164919_Initial")]
+    [Migration("20261127172026_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -168,7 +168,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.Property<string>("ReferenceId")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("reference_id");
+                        .HasColumnName("reference_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset>("TimeCreated")
                         .HasColumnType("timestamp with time zone")
@@ -342,7 +343,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
                     b.Property<string>("ReferenceId")
                         .HasColumnType("text")
-                        .HasColumnName("reference_id");
+                        .HasColumnName("reference_id")
+                        .UseCollation("C");
 
                     b.Property<string>("State")
                         .HasColumnType("text")
