@@ -60,6 +60,10 @@ public sealed class EntityColumns<TEntity>
 
     public IEnumerable<DbParameter> KeyParameters(TEntity entity) => Parameters(_key, entity);
 
+    /// <summary>The key's parameters from its values, in the key's order (for a tenant table: account id, live mode, id).</summary>
+    public IEnumerable<DbParameter> KeyParameters(params object[] values) =>
+        _key.Select((p, i) => p.GetRelationalTypeMapping().CreateParameter(ParameterFactory, "c_" + p.GetColumnName(), values[i], nullable: false));
+
     private static IEnumerable<DbParameter> Parameters(IEnumerable<IProperty> properties, TEntity entity) =>
         properties.Select(p => p.GetRelationalTypeMapping().CreateParameter(
             ParameterFactory, "c_" + p.GetColumnName(), p.GetGetter().GetClrValueUsingContainingEntity(entity), p.IsNullable));

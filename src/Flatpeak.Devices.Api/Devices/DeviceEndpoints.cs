@@ -193,18 +193,8 @@ public static class DeviceEndpoints
     /// <summary>Reads the device, and makes the other writers of this device wait until the transaction ends.</summary>
     private static async Task<Device?> LockAsync(DevicesDbContext db, DeviceStatements statements, Caller caller, string id, CancellationToken cancellationToken)
     {
-        var key = new Device
-        {
-            Id = id,
-            AccountId = caller.AccountId,
-            LiveMode = caller.LiveMode,
-            ReferenceId = null!,
-            Type = null!,
-            LocationIds = null!,
-            TimeCreated = default,
-        };
-        var found = await db.Devices.FromSqlRaw(statements.Columns.Lock, [.. statements.Columns.KeyParameters(key)]).ToListAsync(cancellationToken);
-        return found.SingleOrDefault();
+        var key = statements.Columns.KeyParameters(caller.AccountId, caller.LiveMode, id);
+        return (await db.Devices.FromSqlRaw(statements.Columns.Lock, [.. key]).ToListAsync(cancellationToken)).SingleOrDefault();
     }
 
     private static BadRequest<ApiError> LocationNotFound(HttpContext http, List<string> locationIds, int index) =>

@@ -182,7 +182,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasName("pk_devices");
 
                     b.HasIndex("LocationIds")
-                        .HasDatabaseName("ix_devices_locations");
+                        .HasDatabaseName("ix_devices_locations")
+                        .HasAnnotation("Npgsql:StorageParameter:fastupdate", false);
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("LocationIds"), "gin");
 

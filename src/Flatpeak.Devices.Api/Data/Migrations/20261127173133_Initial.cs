@@ -153,7 +153,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 name: "ix_devices_locations",
                 table: "devices",
                 column: "locations")
-                .Annotation("Npgsql:IndexMethod", "gin");
+                .Annotation("Npgsql:IndexMethod", "gin")
+                .Annotation("Npgsql:StorageParameter:fastupdate", false);
 
             migrationBuilder.CreateIndex(
                 name: "ix_events_account_id_live_mode_object_id",

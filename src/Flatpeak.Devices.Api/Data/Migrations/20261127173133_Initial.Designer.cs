@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Flatpeak.Devices.Api.Data.Migrations
 {
     [DbContext(typeof(DevicesDbContext))]
-    [Migration("20261127172026_Initial")]
+    [Migration("20261127173133_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -185,7 +185,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasName("pk_devices");
 
                     b.HasIndex("LocationIds")
-                        .HasDatabaseName("ix_devices_locations");
+                        .HasDatabaseName("ix_devices_locations")
+                        .HasAnnotation("Npgsql:StorageParameter:fastupdate", false);
 
                     NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("LocationIds"), "gin");
 
