@@ -13,7 +13,7 @@ using Flatpeak.Devices.Api.OpenApi;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddOperatorCommands(args);
 builder.AddApiAuthentication();
-builder.AddRequestBodyLimit();
+builder.AddHttpLimits();
 builder.AddTelemetry();
 builder.Services
     .AddServiceBasics()
@@ -27,8 +27,10 @@ builder.Services
     .AddEvents();
 
 var app = builder.Build();
-app.UseRequestIds();
+app.UseResponseHeaders();
 app.UseApiErrors();
+app.UseHeadAsGet();
+app.UseRouting();
 app.UseRequestBodyLimit();
 app.UseApiDocumentation();
 app.UseAuthentication();

@@ -22,7 +22,12 @@ public static class OperatorCommands
           keys revoke --account ACCOUNT_ID --key API_KEY
         """;
 
-    public static bool IsInvocation(string[] args) => args is ["accounts" or "keys", ..];
+    /// <summary>
+    /// Whether the arguments name a command: the first one is a word, not a host option (<c>--urls …</c>) or a
+    /// configuration value (<c>Key=value</c>). A word that is no command gets the usage and exit code 2, rather than
+    /// silently starting the HTTP service.
+    /// </summary>
+    public static bool IsInvocation(string[] args) => args is [var first, ..] && !first.StartsWith('-') && !first.Contains('=', StringComparison.Ordinal);
 
     /// <summary>Keeps stdout for the command's result: logs go to stderr, and only warnings.</summary>
     public static WebApplicationBuilder AddOperatorCommands(this WebApplicationBuilder builder, string[] args)
@@ -38,12 +43,16 @@ public static class OperatorCommands
 
     public static async Task<int> RunAsync(IServiceProvider services, string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
-        var options = args.Length < 2 ? null : ParseOptions(args.AsSpan(2));
+        var options = args is ["accounts", "create", ..] or ["keys", "create" or "revoke", ..] ? ParseOptions(args.AsSpan(2)) : null;
         if (options is null)
         {
             await stderr.WriteLineAsync(Usage);
             return 2;
         }
+
+        // The configuration is checked only now, so that a mistyped command gets its usage whatever the configuration;
+        // commands need the database, not the signing key.
+        _ = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
 
         await services.MigrateDatabaseAsync(cancellationToken);
         await using var scope = services.CreateAsyncScope();

@@ -22,6 +22,7 @@ public static class LoginEndpoints
             .WithTags("Authentication")
             .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token")
             .ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable)
+            .WithStrictQuery()
             .AllowAnonymous();
         return routes;
     }

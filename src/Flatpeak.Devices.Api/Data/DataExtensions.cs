@@ -10,10 +10,12 @@ public static class DataExtensions
 
     public static IServiceCollection AddDevicesData(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section));
+        services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section))
+            .Validate(_ => !string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName)),
+                $"'ConnectionStrings:{ConnectionStringName}' must be set to an Npgsql connection string; the service does not start without it.")
+            .ValidateOnStart();
         services.AddDbContextPool<DevicesDbContext>(options =>
-            Configure(options, WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName)
-                ?? throw new InvalidOperationException($"The configuration key 'ConnectionStrings:{ConnectionStringName}' is not set."))));
+            Configure(options, WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName) ?? string.Empty)));
         return services;
     }
 

@@ -26,6 +26,9 @@ public static class DeviceLimits
     /// <summary>Degrees from true north, positive anticlockwise.</summary>
     public static readonly NumberRange PvAzimuth = NumberRange.Between(-180, 180);
     public static readonly NumberRange PvTilt = NumberRange.Between(0, 90);
+
+    public static readonly DateTimeOffset EarliestInstallDate = new(1900, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    public static readonly DateTimeOffset LatestInstallDate = new DateTimeOffset(9999, 12, 31, 23, 59, 59, TimeSpan.Zero).AddTicks(9_999_990);
 }
 
 public sealed record DeviceProperties(

@@ -22,7 +22,7 @@ public static class DeviceEndpoints
     public static IEndpointRouteBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
         var devices = routes.MapGroup("/devices").WithTags("Devices").RequireAuthorization()
-            .ProducesErrorsOfAuthenticatedEndpoints();
+            .ProducesErrorsOfAuthenticatedEndpoints().WithStrictQuery();
 
         devices.MapPost("/", Create)
             .WithName("device_create")

@@ -10,7 +10,7 @@ public sealed class CreateDeviceRequestValidator : AbstractValidator<CreateDevic
     public CreateDeviceRequestValidator()
     {
         RuleLevelCascadeMode = CascadeMode.Stop;
-        RuleFor(r => r.ReferenceId).RequiredText("reference_id");
+        RuleFor(r => r.ReferenceId).RequiredIdentifier("reference_id");
         RuleFor(r => r.Type).NotNull().WithErrorCode("type_missing").WithMessage("type is required.").DeviceType();
         RuleFor(r => r.Locations)
             .NotNull().WithErrorCode("locations_missing").WithMessage("locations is required: the ids of the locations where the device may be.")
@@ -32,6 +32,10 @@ public sealed class DevicePropertiesValidator : AbstractValidator<DeviceProperti
         RuleFor(p => p.PowerRatingExportKwh).InRange("properties.power_rating_export_kwh", DeviceLimits.PowerRatingExportKwh);
         RuleFor(p => p.PvAzimuth).InRange("properties.pv_azimuth", DeviceLimits.PvAzimuth);
         RuleFor(p => p.PvTilt).InRange("properties.pv_tilt", DeviceLimits.PvTilt);
+        RuleFor(p => p.InstallDate)
+            .Must(d => d is null || (d >= DeviceLimits.EarliestInstallDate && d <= DeviceLimits.LatestInstallDate))
+            .WithErrorCode("install_date_invalid")
+            .WithMessage($"properties.install_date must be in the years {DeviceLimits.EarliestInstallDate.Year} to {DeviceLimits.LatestInstallDate.Year}.");
     }
 }
 
@@ -40,7 +44,7 @@ public sealed class DeviceListQueryValidator : AbstractValidator<DeviceListQuery
     public DeviceListQueryValidator()
     {
         this.AddPagingRules(ObjectIds.Device);
-        RuleFor(q => q.ReferenceId).OptionalText("reference_id").OverridePropertyName("reference_id");
+        RuleFor(q => q.ReferenceId).OptionalIdentifier("reference_id").OverridePropertyName("reference_id");
         RuleFor(q => q.LocationId)
             .Must(id => id is null || ObjectIds.IsValid(id, ObjectIds.Location))
             .WithErrorCode("location_id_invalid").WithMessage("location_id must be a location id ('loc_' and 24 lowercase hex digits).")

@@ -15,7 +15,7 @@ public static class EventEndpoints
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder routes)
     {
         var events = routes.MapGroup("/events").WithTags("Events").RequireAuthorization()
-            .ProducesErrorsOfAuthenticatedEndpoints();
+            .ProducesErrorsOfAuthenticatedEndpoints().WithStrictQuery();
 
         events.MapGet("/", List)
             .WithName("event_list")

@@ -20,15 +20,26 @@ public static class ServiceHost
     }
 
     /// <summary>Runs an operator command when the arguments name one, otherwise serves HTTP until stopped.</summary>
+    /// <summary>A configuration error ends the process with one line on stderr and exit code 1, not a stack trace.</summary>
     public static async Task<int> RunServiceOrCommandAsync(this WebApplication app, string[] args)
     {
-        if (OperatorCommands.IsInvocation(args))
+        try
         {
-            return await OperatorCommands.RunAsync(app.Services, args, Console.Out, Console.Error);
-        }
+            if (OperatorCommands.IsInvocation(args))
+            {
+                return await OperatorCommands.RunAsync(app.Services, args, Console.Out, Console.Error);
+            }
 
-        await app.RunAsync();
-        return 0;
+            // Checked before the host starts, which would otherwise log the failure with its stack trace.
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            await app.RunAsync();
+            return 0;
+        }
+        catch (OptionsValidationException e)
+        {
+            await Console.Error.WriteLineAsync("Configuration error: " + string.Join(" ", e.Failures));
+            return 1;
+        }
     }
 
     /// <summary>Applies pending migrations before the server takes requests (hosted services start first).</summary>

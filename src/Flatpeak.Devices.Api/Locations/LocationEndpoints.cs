@@ -21,7 +21,7 @@ public static class LocationEndpoints
     public static IEndpointRouteBuilder MapLocations(this IEndpointRouteBuilder routes)
     {
         var locations = routes.MapGroup("/locations").WithTags("Locations").RequireAuthorization()
-            .ProducesErrorsOfAuthenticatedEndpoints();
+            .ProducesErrorsOfAuthenticatedEndpoints().WithStrictQuery();
 
         locations.MapPost("/", Create)
             .WithName("location_create")

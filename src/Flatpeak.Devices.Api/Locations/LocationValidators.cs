@@ -8,7 +8,7 @@ public sealed class CreateLocationRequestValidator : AbstractValidator<CreateLoc
     public CreateLocationRequestValidator()
     {
         RuleLevelCascadeMode = CascadeMode.Stop;
-        RuleFor(r => r.ReferenceId).OptionalText("reference_id");
+        RuleFor(r => r.ReferenceId).OptionalIdentifier("reference_id");
         RuleFor(r => r.CustomerId).OptionalText("customer_id");
         RuleFor(r => r.PostalAddress).SetValidator(new PostalAddressValidator()!).When(r => r.PostalAddress is not null);
     }

@@ -54,6 +54,9 @@ public sealed class OperatorCommandTests(ApiFixture api) : ApiTest(api)
     [InlineData("accounts", "create", "--name")]
     [InlineData("keys", "create", "--account", "acc_000000000000000000000000", "--mode", "staging")]
     [InlineData("keys", "delete")]
+    [InlineData("account", "create", "--name", "Acme")]
+    [InlineData("Accounts", "create", "--name", "Acme")]
+    [InlineData("frobnicate")]
     public async Task A_wrong_command_line_prints_the_usage_and_exits_2(params string[] args)
     {
         var (exit, stdout, stderr) = await RunServiceAsync(args);
@@ -71,6 +74,33 @@ public sealed class OperatorCommandTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(1, exit);
         Assert.Empty(stdout);
         Assert.Contains("no such account", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "a-signing-key-long-enough-for-the-service-0123456789", "ConnectionStrings:Postgres")]
+    [InlineData("CONNECTION", "", "Auth:SigningKey")]
+    public async Task A_configuration_error_ends_the_service_with_one_line_and_exit_code_1(string connectionString, string signingKey, string named)
+    {
+        var (exit, stdout, stderr) = await ServiceProcess.RunCommandAsync(
+            connectionString == "CONNECTION" ? Api.Postgres.ConnectionString : connectionString,
+            new Dictionary<string, string> { ["Auth__SigningKey"] = signingKey },
+            "--urls", $"http://127.0.0.1:{TestPostgres.FreePort()}");
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("Configuration error: ", line, StringComparison.Ordinal);
+        Assert.Contains(named, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_empty_connection_string_stops_an_operator_command_with_one_line_and_exit_code_1()
+    {
+        var (exit, stdout, stderr) = await ServiceProcess.RunCommandAsync("", "accounts", "create", "--name", "Acme");
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.StartsWith("Configuration error: 'ConnectionStrings:Postgres'", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
     private Task<(int Exit, string Stdout, string Stderr)> RunServiceAsync(params string[] args) =>

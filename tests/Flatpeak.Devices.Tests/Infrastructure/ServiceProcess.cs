@@ -29,9 +29,20 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Runs an operator command to its end.</summary>
-    public static async Task<(int Exit, string Stdout, string Stderr)> RunCommandAsync(string connectionString, params string[] args)
+    public static Task<(int Exit, string Stdout, string Stderr)> RunCommandAsync(string connectionString, params string[] args) =>
+        RunCommandAsync(connectionString, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the service with these arguments and extra environment variables to its end.</summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunCommandAsync(
+        string connectionString, IDictionary<string, string> environment, params string[] args)
     {
-        using var process = Process.Start(StartInfo(connectionString, args))!;
+        var start = StartInfo(connectionString, args);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));

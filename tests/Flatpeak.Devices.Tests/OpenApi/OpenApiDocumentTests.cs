@@ -85,17 +85,17 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
 
         string[] expected =
         [
-            "GET /login login 200 401 503",
+            "GET /login login 200 400 401 503",
             "POST /devices device_create 201 400 401 409 413 415 422 429 500 503",
             "GET /devices device_list 200 400 401 429 500 503",
-            "GET /devices/{id} device_get 200 401 404 429 500 503",
+            "GET /devices/{id} device_get 200 400 401 404 429 500 503",
             "PATCH /devices/{id} device_update 200 400 401 404 413 415 429 500 503",
-            "DELETE /devices/{id} device_delete 200 401 404 429 500 503",
+            "DELETE /devices/{id} device_delete 200 400 401 404 429 500 503",
             "POST /locations location_create 201 400 401 409 413 415 422 429 500 503",
             "GET /locations location_list 200 400 401 429 500 503",
-            "GET /locations/{id} location_get 200 401 404 429 500 503",
+            "GET /locations/{id} location_get 200 400 401 404 429 500 503",
             "GET /events event_list 200 400 401 429 500 503",
-            "GET /events/{id} event_get 200 401 404 429 500 503",
+            "GET /events/{id} event_get 200 400 401 404 429 500 503",
             "GET /healthz health_live 200",
             "GET /readyz health_ready 200 503",
         ];

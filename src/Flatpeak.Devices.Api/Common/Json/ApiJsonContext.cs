@@ -16,7 +16,7 @@ namespace Flatpeak.Devices.Api.Common.Json;
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     AllowDuplicateProperties = false,
     MaxDepth = ApiJson.MaxDepth,
-    Converters = [typeof(UtcTimestampConverter)])]
+    Converters = [typeof(UtcTimestampConverter), typeof(StrictDoubleConverter)])]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(LoginResponse))]
 [JsonSerializable(typeof(CreateLocationRequest))]
@@ -51,6 +51,7 @@ public static class ApiJson
         options.AllowDuplicateProperties = false;
         options.MaxDepth = MaxDepth;
         options.Converters.Add(new UtcTimestampConverter());
+        options.Converters.Add(new StrictDoubleConverter());
         options.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
     }
 }

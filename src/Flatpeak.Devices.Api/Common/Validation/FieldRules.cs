@@ -15,6 +15,14 @@ public static class FieldRules
     public static IRuleBuilderOptions<T, string?> OptionalText<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
         rule.Must(t => t is null || Validation.IsCleanText(t)).WithErrorCode(Invalid(wireName)).WithMessage(CleanTextMessage(wireName));
 
+    /// <summary>An identifier that must be there (see <see cref="Validation.IsCleanIdentifier"/>).</summary>
+    public static IRuleBuilderOptions<T, string?> RequiredIdentifier<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
+        rule.NotNull().WithErrorCode(Missing(wireName)).WithMessage($"{wireName} is required.")
+            .Must(t => Validation.IsCleanIdentifier(t)).WithErrorCode(Invalid(wireName)).WithMessage(IdentifierMessage(wireName));
+
+    public static IRuleBuilderOptions<T, string?> OptionalIdentifier<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
+        rule.Must(t => t is null || Validation.IsCleanIdentifier(t)).WithErrorCode(Invalid(wireName)).WithMessage(IdentifierMessage(wireName));
+
     public static IRuleBuilderOptions<T, double?> InRange<T>(this IRuleBuilder<T, double?> rule, string wireName, NumberRange range) =>
         rule.Must(v => v is null || range.Contains(v.Value)).WithErrorCode(Invalid(wireName))
             .WithMessage($"{wireName} must be {range}.");
@@ -25,6 +33,9 @@ public static class FieldRules
 
     private static string CleanTextMessage(string wireName) =>
         $"{wireName} must be 1 to {MaxTextLength} characters, without control characters.";
+
+    private static string IdentifierMessage(string wireName) =>
+        $"{wireName} must be 1 to {MaxTextLength} characters, not blank, without control, invisible or direction-changing characters.";
 
     private static string LastSegment(string wireName) => wireName[(wireName.LastIndexOf('.') + 1)..];
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FluentValidation;
@@ -33,30 +34,43 @@ public static class Validation
         return wire.ToString();
     }
 
-    /// <summary>Text a person or system typed: not blank, at most <paramref name="maxLength"/> UTF-16 units, no control characters, no broken surrogate pairs.</summary>
-    public static bool IsCleanText(string? text, int maxLength = 255)
+    /// <summary>
+    /// Text a person or system typed: 1 to <paramref name="maxLength"/> Unicode characters (code points, as JSON
+    /// Schema's maxLength counts them), no control characters, no broken surrogate pairs.
+    /// </summary>
+    public static bool IsCleanText(string? text, int maxLength = FieldRules.MaxTextLength) => Check(text, maxLength, identifier: false);
+
+    /// <summary>
+    /// An identifier (a reference_id): clean text that is not blank and has nothing invisible or direction-changing in
+    /// it — no format characters (bidi embeddings, overrides and isolates, zero-width characters, the BOM, soft
+    /// hyphens…), no line or paragraph separators — so that two ids that look the same are the same.
+    /// </summary>
+    public static bool IsCleanIdentifier(string? text, int maxLength = FieldRules.MaxTextLength) => Check(text, maxLength, identifier: true);
+
+    private static bool Check(string? text, int maxLength, bool identifier)
     {
-        if (string.IsNullOrEmpty(text) || text.Length > maxLength)
+        if (string.IsNullOrEmpty(text) || text.Length > 2 * maxLength || (identifier && string.IsNullOrWhiteSpace(text)))
         {
             return false;
         }
 
-        for (var i = 0; i < text.Length; i++)
+        var characters = 0;
+        var rest = text.AsSpan();
+        while (!rest.IsEmpty)
         {
-            var c = text[i];
-            if (char.IsControl(c))
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var used) != System.Buffers.OperationStatus.Done || ++characters > maxLength)
             {
                 return false;
             }
 
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(c))
+            var category = Rune.GetUnicodeCategory(rune);
+            if (category == UnicodeCategory.Control ||
+                (identifier && category is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator))
             {
                 return false;
             }
+
+            rest = rest[used..];
         }
 
         return true;

@@ -41,9 +41,10 @@ public static class ErrorHandling
                 StatusCodes.Status403Forbidden => ("forbidden", "This token may not do that."),
                 _ => ("request_failed", "The request could not be served."),
             };
-            if (status is StatusCodes.Status405MethodNotAllowed or StatusCodes.Status415UnsupportedMediaType)
+            if (status is StatusCodes.Status415UnsupportedMediaType)
             {
-                // Routing refused the request before choosing an endpoint; name the operation the path belongs to all the same.
+                // Routing refused the request before choosing an endpoint; name the operation it was aimed at all the same.
+                // (A 405 names no operation: the method asked for has none on that path, so its context is "api".)
                 http.SetEndpoint(RoutedEndpoints.Find(http));
             }
 
@@ -110,7 +111,7 @@ public static class ErrorHandling
                 break;
             case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, "body_too_large",
-                    $"The request body is larger than {RequestBodyLimit.MaxBytes / 1024} KiB.");
+                    $"The request body is larger than {HttpLimits.MaxBytes / 1024} KiB.");
                 break;
             case BadHttpRequestException:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid", "The request body must be a JSON object.");

@@ -18,19 +18,6 @@ public static class RequestIds
         return services;
     }
 
-    public static IApplicationBuilder UseRequestIds(this IApplicationBuilder app) =>
-        app.Use((http, next) =>
-        {
-            // OnStarting, not now: the exception handler clears the headers before it writes the error.
-            http.Response.OnStarting(static state =>
-            {
-                var response = (HttpResponse)state;
-                response.Headers[Header] = response.HttpContext.TraceIdentifier;
-                return Task.CompletedTask;
-            }, http.Response);
-            return next(http);
-        });
-
     public static string Of(HttpContext http) => http.TraceIdentifier;
 
     private sealed class RequestIdHttpContextFactory(DefaultHttpContextFactory inner, ObjectIds ids) : IHttpContextFactory

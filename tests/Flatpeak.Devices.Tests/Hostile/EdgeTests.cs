@@ -1,0 +1,205 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+
+namespace Flatpeak.Devices.Tests.Hostile;
+
+/// <summary>The edges a hostile client probes: headers, methods, query strings, text and numbers.</summary>
+public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
+{
+    [Theory]
+    [InlineData("application/json; charset=bogus")]
+    [InlineData("application/json; charset=iso-8859-1")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/json; charset=\"\"")]
+    public async Task A_charset_the_server_does_not_read_is_415_with_the_error_object(string contentType)
+    {
+        var (_, client) = await SignInAsync();
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("{}"));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        using var response = await client.PostAsync("/devices", content);
+
+        await AssertErrorAsync(response, HttpStatusCode.UnsupportedMediaType, "api.device_create", "content_type_invalid");
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=UTF-8")]
+    [InlineData("application/json")]
+    public async Task Utf8_bodies_are_read(string contentType)
+    {
+        var (_, client) = await SignInAsync();
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("{}"));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        using var response = await client.PostAsync("/locations", content);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Every_response_says_nosniff_and_no_server_and_what_an_account_sees_is_not_cached()
+    {
+        var account = await Api.CreateAccountAsync();
+        using var anonymous = Api.Client();
+        using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
+        login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
+        using var loggedIn = await anonymous.SendAsync(login);
+        using var badLogin = await anonymous.GetAsync("/login");
+        using var client = Api.Client(await Api.LoginAsync(account.AccountId, account.TestKey));
+        using var list = await client.GetAsync("/devices");
+        using var notFound = await client.GetAsync("/devices/dev_000000000000000000000000");
+        using var unauthenticated = await anonymous.GetAsync("/devices");
+        using var health = await anonymous.GetAsync("/healthz");
+        using var noRoute = await anonymous.GetAsync("/nowhere");
+
+        foreach (var response in new[] { loggedIn, badLogin, list, notFound, unauthenticated, health, noRoute })
+        {
+            Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+            Assert.False(response.Headers.Contains("Server"));
+            Assert.True(response.Headers.Contains("Request-Id"));
+        }
+
+        foreach (var response in new[] { loggedIn, badLogin, list, notFound })
+        {
+            Assert.True(response.Headers.CacheControl?.NoStore, $"{response.RequestMessage!.RequestUri} is not no-store");
+        }
+
+        Assert.False(health.Headers.CacheControl?.NoStore ?? false);
+    }
+
+    [Fact]
+    public async Task A_method_the_path_does_not_have_is_405_in_the_context_of_the_api()
+    {
+        var (_, client) = await SignInAsync();
+
+        using var response = await client.PutAsync("/devices", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        await AssertErrorAsync(response, HttpStatusCode.MethodNotAllowed, "api", "method_not_allowed");
+    }
+
+    [Fact]
+    public async Task Head_works_wherever_get_does_and_sends_no_body()
+    {
+        var (_, client) = await SignInAsync();
+        var id = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(await CreateLocationAsync(client)))).GetProperty("id").GetString();
+
+        foreach (var path in new[] { $"/devices/{id}", "/devices", "/locations", "/events", "/healthz" })
+        {
+            using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"HEAD {path}: {response.StatusCode}");
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        }
+
+        using var missing = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/devices/dev_000000000000000000000000"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/devices?limitt=5", "api.device_list", "parameter_unknown", "limitt")]
+    [InlineData("/devices?limit=5&reference_id=a&reference_id=b", "api.device_list", "parameter_duplicate", "reference_id")]
+    [InlineData("/devices?limit=5&limit=6", "api.device_list", "parameter_duplicate", "limit")]
+    [InlineData("/events?object=dev_000000000000000000000000", "api.event_list", "parameter_unknown", "object")]
+    [InlineData("/locations?LIMIT=5", "api.location_list", "parameter_unknown", "LIMIT")]
+    [InlineData("/devices/dev_000000000000000000000000?expand=locations", "api.device_get", "parameter_unknown", "expand")]
+    public async Task Query_strings_are_as_strict_as_bodies(string path, string context, string code, string param)
+    {
+        var (_, client) = await SignInAsync();
+
+        using var response = await client.GetAsync(path);
+
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, context, code, param);
+        Assert.Contains(param, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("   \t ")]
+    [InlineData("abc\u202E")]
+    [InlineData("\u202Aabc")]
+    [InlineData("a\u2066b")]
+    [InlineData("a\u2069")]
+    [InlineData("a\u200Bb")]
+    [InlineData("a\u200Db")]
+    [InlineData("a\u2028b")]
+    [InlineData("a\u2029b")]
+    [InlineData("\uFEFFabc")]
+    [InlineData("a\u00ADb")]
+    [InlineData("a\u0085b")]
+    [InlineData("a\u061Cb")]
+    public async Task A_reference_id_that_is_blank_or_hides_characters_is_refused(string referenceId)
+    {
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+        var reference = JsonSerializer.Serialize(referenceId);
+
+        using var device = await PostJsonAsync(client, "/devices", $$"""{"reference_id":{{reference}},"type":"OTHER","locations":["{{location}}"]}""");
+        using var place = await PostJsonAsync(client, "/locations", "{\"reference_id\":" + reference + "}");
+
+        await AssertErrorAsync(device, HttpStatusCode.BadRequest, "api.device_create", "reference_id_invalid", "reference_id");
+        await AssertErrorAsync(place, HttpStatusCode.BadRequest, "api.location_create", "reference_id_invalid", "reference_id");
+    }
+
+    [Fact]
+    public async Task Lengths_are_counted_in_characters_not_utf16_units()
+    {
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+        var emoji255 = string.Concat(Enumerable.Repeat("\U0001F50B", 255));
+
+        var created = await CreateDeviceAsync(client, $$"""{"reference_id":"{{emoji255}}","type":"OTHER","locations":["{{location}}"],"model_name":"{{emoji255}}"}""");
+        using var tooLong = await PostJsonAsync(client, "/devices", $$"""{"reference_id":"{{emoji255}}🔋","type":"OTHER","locations":["{{location}}"]}""");
+
+        Assert.Equal(emoji255, created.GetProperty("reference_id").GetString());
+        Assert.Equal(emoji255, created.GetProperty("model_name").GetString());
+        await AssertErrorAsync(tooLong, HttpStatusCode.BadRequest, "api.device_create", "reference_id_invalid", "reference_id");
+    }
+
+    [Fact]
+    public async Task Minus_zero_is_zero_and_a_number_that_underflows_is_refused()
+    {
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+
+        using var created = await PostJsonAsync(client, "/devices", $$$"""{"reference_id":"R","type":"PV_SYSTEM","locations":["{{{location}}}"],"properties":{"pv_azimuth":-0,"pv_tilt":-0.0}}""");
+        var body = await created.Content.ReadAsStringAsync();
+        using var tiny = await PostJsonAsync(client, "/devices", $$$"""{"reference_id":"R","type":"PV_SYSTEM","locations":["{{{location}}}"],"properties":{"pv_tilt":1e-400}}""");
+        using var zeroes = await PostJsonAsync(client, "/devices", $$$"""{"reference_id":"R","type":"PV_SYSTEM","locations":["{{{location}}}"],"properties":{"pv_tilt":0e-400,"capacity_kwh":0.000}}""");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Contains("\"pv_azimuth\":0,", body, StringComparison.Ordinal);
+        Assert.Contains("\"pv_tilt\":0,", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("-0", body, StringComparison.Ordinal);
+        await AssertErrorAsync(tiny, HttpStatusCode.BadRequest, "api.device_create", "pv_tilt_invalid", "properties.pv_tilt");
+        Assert.Equal(HttpStatusCode.Created, zeroes.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("0001-01-01T00:00:00Z", false)]
+    [InlineData("1899-12-31T23:59:59Z", false)]
+    [InlineData("1900-01-01T00:00:00Z", true)]
+    [InlineData("9999-12-31T23:59:59.999999Z", true)]
+    [InlineData("9999-12-31T23:59:59-01:00", false)]
+    public async Task Install_dates_outside_the_years_1900_to_9999_are_refused(string installDate, bool accepted)
+    {
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+
+        using var response = await PostJsonAsync(client, "/devices", $$$"""{"reference_id":"R","type":"OTHER","locations":["{{{location}}}"],"properties":{"install_date":"{{{installDate}}}"}}""");
+
+        if (accepted)
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var stored = (await ReadJsonAsync(response)).GetProperty("properties").GetProperty("install_date").GetString();
+            Assert.Equal(DateTimeOffset.Parse(installDate, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.Parse(stored!, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_create", "install_date_invalid", "properties.install_date");
+        }
+    }
+}
