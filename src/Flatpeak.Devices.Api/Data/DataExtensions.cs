@@ -1,5 +1,7 @@
 using Flatpeak.Devices.Api.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 
 namespace Flatpeak.Devices.Api.Data;
@@ -109,6 +111,9 @@ public static class DataExtensions
         try
         {
             await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+            // On an empty database EF would first read the history table that is not there yet, and log that failure
+            // at Error; create it first, so that a normal first start logs no error.
+            await database.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
             await database.MigrateAsync(cancellationToken);
         }
         finally

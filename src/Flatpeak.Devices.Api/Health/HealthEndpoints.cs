@@ -1,6 +1,7 @@
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 
 namespace Flatpeak.Devices.Api.Health;
 
@@ -19,7 +20,7 @@ public static class HealthEndpoints
             .WithSummary("Liveness: the process is up");
         health.MapGet("/readyz", Ready)
             .WithName("health_ready")
-            .WithSummary("Readiness: the database answers")
+            .WithSummary("Readiness: the database answers and its schema is this version's")
             .ProducesApiError(StatusCodes.Status503ServiceUnavailable);
         return routes;
     }
@@ -39,8 +40,16 @@ public static class HealthEndpoints
             reachable = false;
         }
 
-        return reachable
+        if (!reachable)
+        {
+            return ApiErrors.Json(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable", "The database cannot be reached.");
+        }
+
+        // Not ready while the schema is behind this version of the service (migrations still running, or not applied).
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
+        return pending == 0
             ? TypedResults.Ok(new HealthResponse("ok"))
-            : ApiErrors.Json(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable", "The database cannot be reached.");
+            : ApiErrors.Json(http, StatusCodes.Status503ServiceUnavailable, "schema_outdated",
+                $"The database schema is behind this version of the service: {pending} migration(s) pending.");
     }
 }
