@@ -9,7 +9,7 @@ namespace Flatpeak.Devices.Api.Auth;
 
 public static partial class AuthExtensions
 {
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
 
     public static WebApplicationBuilder AddApiAuthentication(this WebApplicationBuilder builder)
     {
@@ -29,6 +29,10 @@ public static partial class AuthExtensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddOptions<LoginThrottleOptions>().Bind(builder.Configuration.GetSection(LoginThrottleOptions.Section));
+        builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddSingleton<RevokedKeys>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedKeys>());
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<AuthOptions>>((jwt, auth) => ConfigureJwtBearer(jwt, auth.Value));
@@ -54,14 +58,21 @@ public static partial class AuthExtensions
         jwt.Events = new JwtBearerEvents
         {
             // Tokens come from the Authorization header only (the handler's default): never from the query string.
-            OnTokenValidated = context =>
+            OnTokenValidated = async context =>
             {
-                if (Caller.From(context.Principal ?? new ClaimsPrincipal()) is null)
+                var principal = context.Principal ?? new ClaimsPrincipal();
+                if (Caller.From(principal) is null)
                 {
                     context.Fail("The token lacks a well-formed account_id or live_mode claim.");
                 }
-
-                return Task.CompletedTask;
+                else if (!long.TryParse(principal.FindFirst(TokenIssuer.KeyIdClaim)?.Value, out var keyId))
+                {
+                    context.Fail("The token does not say which API key it was issued for.");
+                }
+                else if (await context.HttpContext.RequestServices.GetRequiredService<RevokedKeys>().ContainsAsync(keyId))
+                {
+                    context.Fail("The API key this token was issued for has been revoked.");
+                }
             },
             OnChallenge = async context =>
             {

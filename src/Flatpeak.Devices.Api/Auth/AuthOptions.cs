@@ -20,5 +20,9 @@ public sealed class AuthOptions
     [Range(60, 86400)]
     public int TokenLifetimeSeconds { get; set; } = 3600;
 
+    /// <summary>How often every instance reloads the revoked keys: a revoked key's tokens stop working within this time.</summary>
+    [Range(1, 60)]
+    public int RevocationRefreshSeconds { get; set; } = 30;
+
     public byte[] SigningKeyBytes => Encoding.UTF8.GetBytes(SigningKey);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,44 +22,67 @@ public static class LoginEndpoints
             .WithName("login")
             .WithTags("Authentication")
             .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token")
-            .ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable)
+            .ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable)
             .WithStrictQuery()
             .AllowAnonymous();
         return routes;
     }
 
     public static async Task<Results<Ok<LoginResponse>, JsonHttpResult<ApiError>>> Login(
-        HttpContext http, DevicesDbContext db, TokenIssuer tokens, CancellationToken cancellationToken)
+        HttpContext http, DevicesDbContext db, TokenIssuer tokens, LoginThrottle throttle, CancellationToken cancellationToken)
     {
         if (!TryReadBasic(http.Request.Headers.Authorization.ToString(), out var accountId, out var apiKey))
         {
             return Unauthorized(http, "credentials_missing", "Send HTTP Basic credentials: the account id as the user name and an API key as the password.");
         }
 
+        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (throttle.RetryAfter(accountId, address) is { } wait)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return ApiErrors.Json(http, StatusCodes.Status429TooManyRequests, "rate_limited",
+                $"Too many failed logins for this account or from this address; retry in {seconds} s.");
+        }
+
         var mode = ApiKeySecrets.ModeOf(apiKey);
         if (mode is null || !ObjectIds.IsValid(accountId, ObjectIds.Account))
         {
+            throttle.Failed(accountId, address);
             return InvalidCredentials(http);
         }
 
         var presented = ApiKeySecrets.Hash(apiKey);
         var candidates = await db.ApiKeys
             .Where(k => k.AccountId == accountId && k.LiveMode == mode && k.TimeRevoked == null)
-            .Select(k => k.KeyHash)
+            .Select(k => new { k.Id, k.KeyHash })
             .ToListAsync(cancellationToken);
-        var matched = false;
-        foreach (var stored in candidates)
+        long? matched = null;
+        // Compared against every key, and against a decoy when the account has none: a wrong key costs the same
+        // whether the account exists or not.
+        if (candidates.Count == 0)
         {
-            matched |= CryptographicOperations.FixedTimeEquals(stored, presented);
+            candidates.Add(new { Id = 0L, KeyHash = Decoy });
         }
 
-        if (!matched)
+        foreach (var stored in candidates)
         {
+            if (CryptographicOperations.FixedTimeEquals(stored.KeyHash, presented) && stored.KeyHash != Decoy)
+            {
+                matched = stored.Id;
+            }
+        }
+
+        if (matched is not { } keyId)
+        {
+            throttle.Failed(accountId, address);
             return InvalidCredentials(http);
         }
 
-        return TypedResults.Ok(new LoginResponse(tokens.Issue(accountId, mode.Value), tokens.LifetimeSeconds, mode.Value));
+        return TypedResults.Ok(new LoginResponse(tokens.Issue(accountId, mode.Value, keyId), tokens.LifetimeSeconds, mode.Value));
     }
+
+    private static readonly byte[] Decoy = SHA256.HashData("no key has this hash"u8);
 
     private static JsonHttpResult<ApiError> InvalidCredentials(HttpContext http) =>
         Unauthorized(http, "credentials_invalid", "The account id or API key is not valid, or the key has been revoked.");

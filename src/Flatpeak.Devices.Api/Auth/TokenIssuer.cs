@@ -11,9 +11,12 @@ public sealed class TokenIssuer(IOptions<AuthOptions> options, TimeProvider time
     private readonly SigningCredentials _credentials = new(new SymmetricSecurityKey(options.Value.SigningKeyBytes), SecurityAlgorithms.HmacSha256);
     private readonly AuthOptions _options = options.Value;
 
+    /// <summary>The id of the API key a token was issued for, so that revoking the key revokes its tokens.</summary>
+    public const string KeyIdClaim = "key_id";
+
     public int LifetimeSeconds => _options.TokenLifetimeSeconds;
 
-    public string Issue(string accountId, bool liveMode)
+    public string Issue(string accountId, bool liveMode, long keyId)
     {
         var now = time.GetUtcNow().UtcDateTime;
         return _handler.CreateToken(new SecurityTokenDescriptor
@@ -28,6 +31,7 @@ public sealed class TokenIssuer(IOptions<AuthOptions> options, TimeProvider time
                 [JwtRegisteredClaimNames.Sub] = accountId,
                 [Caller.AccountIdClaim] = accountId,
                 [Caller.LiveModeClaim] = liveMode,
+                [KeyIdClaim] = keyId,
             },
         });
     }

@@ -56,7 +56,8 @@ public sealed class ReadinessTests(ApiFixture api) : ApiTest(api)
     private async Task<string> NewDatabaseAsync()
     {
         var database = "ready_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var admin = new NpgsqlConnection(Api.Postgres.ConnectionString))
+        // Not pooled: a pooled connection may be one an outage test has since killed.
+        await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Pooling = false }.ConnectionString))
         {
             await admin.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);

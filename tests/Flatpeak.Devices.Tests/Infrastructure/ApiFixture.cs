@@ -34,6 +34,9 @@ public sealed class ApiFixture : IAsyncLifetime
             // Far above what the tests send; RateLimitingTests has its own instance with a small bucket.
             web.UseSetting("RateLimiting:TokenLimit", "1000000");
             web.UseSetting("RateLimiting:TokensPerPeriod", "1000000");
+            // Every test client has the same (absent) address; LoginThrottleTests has its own instance with small limits.
+            web.UseSetting("Login:MaxFailuresPerAccount", "1000000");
+            web.UseSetting("Login:MaxFailuresPerAddress", "1000000");
         });
         // Starting the server applies the migrations.
         Factory.CreateClient().Dispose();

@@ -58,6 +58,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["Auth__Issuer"] = ApiFixture.Issuer;
         start.Environment["RateLimiting__TokenLimit"] = "1000000";
         start.Environment["RateLimiting__TokensPerPeriod"] = "1000000";
+        start.Environment["Login__MaxFailuresPerAccount"] = "1000000";
+        start.Environment["Login__MaxFailuresPerAddress"] = "1000000";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;

@@ -33,5 +33,6 @@ public static class Tokens
         ["sub"] = accountId,
         ["account_id"] = accountId,
         ["live_mode"] = liveMode,
+        ["key_id"] = 0L,
     };
 }

@@ -15,7 +15,8 @@ public sealed class TwoInstancesTests(ApiFixture api) : ApiTest(api)
     public async Task Two_instances_migrate_together_never_collide_on_ids_and_share_idempotency()
     {
         var database = "multi_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var admin = new NpgsqlConnection(Api.Postgres.ConnectionString))
+        // Not pooled: a pooled connection may be one an outage test has since killed.
+        await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Pooling = false }.ConnectionString))
         {
             await admin.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);

@@ -85,7 +85,7 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
 
         string[] expected =
         [
-            "GET /login login 200 400 401 503",
+            "GET /login login 200 400 401 429 503",
             "POST /devices device_create 201 400 401 409 413 415 422 429 500 503",
             "GET /devices device_list 200 400 401 429 500 503",
             "GET /devices/{id} device_get 200 400 401 404 429 500 503",
