@@ -1,3 +1,4 @@
+using System.Reflection;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Devices;
@@ -55,6 +56,7 @@ public static class ApiDocumentation
             swagger.OperationFilter<Examples>();
             swagger.OperationFilter<IdempotencyKeyHeader>();
             swagger.OperationFilter<MergePatchBodies>();
+            swagger.OperationFilter<ResponseHeaders>();
             // A merge patch arrives as raw JSON; MergePatchBodies documents its real schema.
             swagger.MapType<System.Text.Json.Nodes.JsonObject>(() => new OpenApiSchema { Type = "object" });
             swagger.SchemaFilter<WireSchemas>();
@@ -116,6 +118,36 @@ public static class ApiDocumentation
                 });
             }
         }
+    }
+
+    /// <summary>The headers responses carry, stated per response: Request-Id on all, and the others where they are sent.</summary>
+    private sealed class ResponseHeaders : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            var idempotent = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<Idempotency.IdempotencyFilter.IdempotentEndpoint>().Any();
+            foreach (var (status, response) in operation.Responses)
+            {
+                Add(response, Common.RequestIds.Header, "The request's id (req_…); error objects repeat it as request_id.");
+                switch (status)
+                {
+                    case "201":
+                        Add(response, "Location", "The path of the object created.");
+                        break;
+                    case "429" or "503":
+                        Add(response, "Retry-After", "Seconds to wait before trying again.", "integer");
+                        break;
+                }
+
+                if (idempotent && status.StartsWith('2'))
+                {
+                    Add(response, Idempotency.IdempotencyFilter.ReplayedHeader, "true when this is the stored answer to an earlier request with the same Idempotency-Key.");
+                }
+            }
+        }
+
+        private static void Add(OpenApiResponse response, string name, string description, string type = "string") =>
+            response.Headers[name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = type } };
     }
 
     /// <summary>
@@ -204,6 +236,7 @@ public static class ApiDocumentation
         public void Apply(OpenApiSchema schema, SchemaFilterContext context)
         {
             var properties = schema.Properties;
+            NullableReferences(schema, context.Type);
             if (context.Type == typeof(CreateDeviceRequest))
             {
                 schema.Required = new SortedSet<string>(DeviceLimits.Required);
@@ -213,8 +246,6 @@ public static class ApiDocumentation
                 Text(properties["manufacturer"]);
                 Text(properties["model_code"]);
                 Text(properties["model_name"]);
-                // null is accepted (no properties; in a patch, clears them all): a $ref cannot say so itself in OpenAPI 3.0.
-                properties["properties"] = new OpenApiSchema { AllOf = [properties["properties"]], Nullable = true };
             }
             else if (context.Type == typeof(DeviceProperties))
             {
@@ -277,6 +308,24 @@ public static class ApiDocumentation
             else if (context.Type == typeof(LoginResponse))
             {
                 schema.Required = new SortedSet<string>(properties.Keys);
+            }
+        }
+
+        /// <summary>
+        /// An object property that can be null (<c>postal_address</c> of a location without one, <c>properties: null</c>
+        /// in a request) is a <c>$ref</c>, which cannot say so itself in OpenAPI 3.0: wrap it as <c>allOf</c> + <c>nullable</c>.
+        /// </summary>
+        private static void NullableReferences(OpenApiSchema schema, Type type)
+        {
+            var nullability = new NullabilityInfoContext();
+            foreach (var property in type.GetProperties())
+            {
+                var name = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
+                if (schema.Properties.TryGetValue(name, out var reference) && reference.Reference is not null &&
+                    nullability.Create(property).ReadState == NullabilityState.Nullable)
+                {
+                    schema.Properties[name] = new OpenApiSchema { Type = "object", AllOf = [reference], Nullable = true };
+                }
             }
         }
 

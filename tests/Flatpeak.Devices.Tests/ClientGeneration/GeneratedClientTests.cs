@@ -30,7 +30,7 @@ public sealed class GeneratedClientTests(ApiFixture api) : ApiTest(api)
         var location = await client.Locations.PostAsync(new CreateLocationRequest
         {
             ReferenceId = "HOME-1",
-            PostalAddress = new PostalAddress { AddressLine1 = "1 Energy Way", City = "London", CountryCode = "GB" },
+            PostalAddress = new CreateLocationRequest_postal_address { AddressLine1 = "1 Energy Way", City = "London", CountryCode = "GB" },
         });
         var created = await client.Devices.PostAsync(new CreateDeviceRequest
         {
@@ -40,7 +40,7 @@ public sealed class GeneratedClientTests(ApiFixture api) : ApiTest(api)
             Manufacturer = "Nova Systems",
             ModelCode = "PICOXN2",
             ModelName = "Pico Ultimate",
-            Properties = new DeviceProperties
+            Properties = new CreateDeviceRequest_properties
             {
                 PowerRatingImportKwh = 14.2,
                 CapacityKwh = 123,

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace Flatpeak.Devices.Tests.OpenApi;
 
 /// <summary>
-/// Checks a JSON value against an OpenAPI 3.0 schema of the kinds this document uses ($ref, oneOf, type, nullable, enum,
+/// Checks a JSON value against an OpenAPI 3.0 schema of the kinds this document uses ($ref, oneOf, allOf, type, nullable, enum,
 /// pattern, format, lengths, ranges, required, properties, additionalProperties, items). Stricter than the
 /// standard in one way, on purpose: every property on the wire must be declared, and every declared one sent.
 /// </summary>
@@ -41,6 +41,17 @@ public static class OpenApiSchemaValidator
             if (!(schema.TryGetProperty("nullable", out var nullable) && nullable.GetBoolean()))
             {
                 errors.Add($"{path}: null, but the schema is not nullable");
+            }
+
+            return;
+        }
+
+        if (schema.TryGetProperty("allOf", out var all))
+        {
+            // A nullable reference: { "type": "object", "allOf": [ { "$ref": … } ], "nullable": true }.
+            foreach (var part in all.EnumerateArray())
+            {
+                Check(value, part, document, path, errors);
             }
 
             return;

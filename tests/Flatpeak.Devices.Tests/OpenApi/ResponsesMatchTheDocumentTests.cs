@@ -45,6 +45,10 @@ public sealed class ResponsesMatchTheDocumentTests(ApiFixture api) : ApiTest(api
         var location = await Check("POST", "/locations", await client.PostAsync("/locations", Json("""{"reference_id":"HOME-1","postal_address":{"city":"London","country_code":"GB"}}""")));
         var locationId = location.GetProperty("id").GetString()!;
         await Check("POST", "/locations", await client.PostAsync("/locations", Json("""{"postal_address":{"country_code":"XX"}}""")));
+        // Every optional object left out: it comes back null, which the document must allow.
+        var bare = await Check("POST", "/locations", await client.PostAsync("/locations", Json("{}")));
+        Assert.Equal(JsonValueKind.Null, bare.GetProperty("postal_address").ValueKind);
+        await Check("GET", "/locations/{id}", await client.GetAsync($"/locations/{bare.GetProperty("id").GetString()}"));
         await Check("POST", "/devices", await client.PostAsync("/devices", Json(CreateDeviceTests.SeedBody(locationId))));
         var device = await Check("POST", "/devices", await client.PostAsync("/devices", Json($$"""{"reference_id":"R","type":"OTHER","locations":["{{locationId}}"]}""")));
         var deviceId = device.GetProperty("id").GetString()!;

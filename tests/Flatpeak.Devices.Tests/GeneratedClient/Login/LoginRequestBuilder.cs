@@ -39,7 +39,9 @@ namespace Flatpeak.Devices.Client.Login
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.LoginResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 401 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 429 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -53,7 +55,9 @@ namespace Flatpeak.Devices.Client.Login
             var requestInfo = ToGetRequestInformation(requestConfiguration);
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
+                { "400", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "401", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "429", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "503", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.LoginResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.LoginResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);

@@ -34,7 +34,7 @@ namespace Flatpeak.Devices.Client.Readyz
         {
         }
         /// <summary>
-        /// Readiness: the database answers
+        /// Readiness: the database answers and its schema is this version&apos;s
         /// </summary>
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.HealthResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -57,7 +57,7 @@ namespace Flatpeak.Devices.Client.Readyz
             return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.HealthResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.HealthResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Readiness: the database answers
+        /// Readiness: the database answers and its schema is this version&apos;s
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

@@ -39,6 +39,7 @@ namespace Flatpeak.Devices.Client.Events.Item
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.EventResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 401 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 404 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 429 status code</exception>
@@ -56,6 +57,7 @@ namespace Flatpeak.Devices.Client.Events.Item
             var requestInfo = ToGetRequestInformation(requestConfiguration);
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
+                { "400", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "401", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "404", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "429", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
