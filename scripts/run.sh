@@ -29,11 +29,13 @@ else
   fi
   pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
   ConnectionStrings__Postgres=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port")
-  echo "PostgreSQL (throwaway) on 127.0.0.1:$pg_port" >&2
+  echo "PostgreSQL (throwaway): $ConnectionStrings__Postgres" >&2
 fi
 export ConnectionStrings__Postgres
 export Auth__SigningKey=${Auth__SigningKey:-$(head -c 48 /dev/urandom | base64 | tr -d '\n')}
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Production}
+# Logs for people when a person is watching; JSON (the default, for log collectors) otherwise.
+if [ -t 1 ]; then export Logging__Console__FormatterName=${Logging__Console__FormatterName:-simple}; fi
 
 echo "Building (Release)..." >&2
 dotnet publish src/Flatpeak.Devices.Api -c Release -o "$work/app" --nologo -v quiet >&2

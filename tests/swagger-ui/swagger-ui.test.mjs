@@ -13,7 +13,12 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage();
-  await page.goto(`${BASE_URL}/swagger/index.html`);
+  const violations = [];
+  page.on('console', message => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  const served = await page.goto(`${BASE_URL}/swagger/index.html`);
+  assert.match(served.headers()['content-security-policy'] ?? '', /script-src 'self'/, 'Swagger UI is served with a Content-Security-Policy');
 
   // Authorize: the bearer scheme's value field, then its Authorize button.
   await page.locator('button.authorize').first().click();
@@ -41,7 +46,11 @@ try {
   const device = JSON.parse(response);
   assert.match(device.id, /^dev_[0-9a-f]{24}$/);
   assert.deepEqual(device.locations, [LOCATION_ID]);
-  console.log(`Swagger UI: Authorize + Try it out on POST /devices answered 201 (${device.id})`);
+  assert.deepEqual(violations, [], 'Swagger UI works within its Content-Security-Policy');
+  // Outside Development, the token is not kept in the browser's storage.
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.ok(!stored.includes(BEARER_TOKEN), 'the bearer token is not persisted in localStorage');
+  console.log(`Swagger UI: Authorize + Try it out on POST /devices answered 201 (${device.id}), within its CSP, nothing persisted`);
 } finally {
   await browser.close();
 }

@@ -65,15 +65,31 @@ public static class ApiDocumentation
         return services;
     }
 
+    /// <summary>What Swagger UI may load and do: its own files only, no inline scripts, no framing.</summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
     public static IApplicationBuilder UseApiDocumentation(this IApplicationBuilder app)
     {
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/swagger"), swagger => swagger.Use((http, next) =>
+        {
+            http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            return next(http);
+        }));
         app.UseSwagger();
+        // Credentials kept in the browser's storage are a convenience for a developer, not for a shared machine.
+        var development = app.ApplicationServices.GetRequiredService<IHostEnvironment>().IsDevelopment();
         app.UseSwaggerUI(ui =>
         {
             ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Flatpeak Devices API v1");
             ui.RoutePrefix = "swagger";
             ui.DocumentTitle = "Flatpeak Devices API";
-            ui.EnablePersistAuthorization();
+            if (development)
+            {
+                ui.EnablePersistAuthorization();
+            }
+
             ui.EnableTryItOutByDefault();
         });
         return app;
