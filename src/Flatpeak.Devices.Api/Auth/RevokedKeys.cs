@@ -14,6 +14,9 @@ public sealed partial class RevokedKeys(
     IServiceProvider services, TimeProvider time, IOptions<AuthOptions> options, IHostApplicationLifetime lifetime, ILogger<RevokedKeys> logger)
     : BackgroundService
 {
+    /// <summary>How long a request right after start waits for the first load (a database that does not answer must not hold requests).</summary>
+    private static readonly TimeSpan FirstLoadWait = TimeSpan.FromSeconds(2);
+
     private readonly TaskCompletionSource _firstLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile FrozenSet<long> _revoked = FrozenSet<long>.Empty;
 
@@ -22,7 +25,7 @@ public sealed partial class RevokedKeys(
     {
         if (!_firstLoad.Task.IsCompleted)
         {
-            await _firstLoad.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            await _firstLoad.Task.WaitAsync(FirstLoadWait).ContinueWith(_ => { }, TaskScheduler.Default);
         }
 
         return _revoked.Contains(keyId);

@@ -141,4 +141,7 @@ public sealed class DatabaseOptions
 
     /// <summary>Apply pending EF Core migrations when the service starts.</summary>
     public bool MigrateOnStartup { get; set; } = true;
+
+    /// <summary>The time a request may spend in all, across database attempts and retries, before it is answered 503.</summary>
+    public double RequestBudgetSeconds { get; set; } = 5;
 }

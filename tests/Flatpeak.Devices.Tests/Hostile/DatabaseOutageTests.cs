@@ -70,19 +70,13 @@ public sealed class DatabaseOutageTests(ApiFixture api) : ApiTest(api)
 
         using var stopStreams = new CancellationTokenSource();
         var streams = Enumerable.Range(0, 4).Select(_ => Task.Run(() => Stream(stopStreams.Token))).ToList();
-        while (Volatile.Read(ref created) < 40)
-        {
-            await Task.Delay(10);
-        }
+        await Wait.UntilAsync(() => Volatile.Read(ref created) >= 40, TimeSpan.FromSeconds(60), "40 devices created before the outage");
 
         await Api.Postgres.StopAsync();
         await Task.Delay(TimeSpan.FromSeconds(2));
         await Api.Postgres.StartAgainAsync();
         var createdBeforeRecovery = Volatile.Read(ref created);
-        while (Volatile.Read(ref created) < createdBeforeRecovery + 40)
-        {
-            await Task.Delay(10);
-        }
+        await Wait.UntilAsync(() => Volatile.Read(ref created) >= createdBeforeRecovery + 40, TimeSpan.FromSeconds(60), "40 devices created after the database came back");
 
         await stopStreams.CancelAsync();
         await Task.WhenAll(streams);

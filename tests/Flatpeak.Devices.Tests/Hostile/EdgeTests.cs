@@ -117,6 +117,22 @@ public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
     }
 
     [Theory]
+    [InlineData("{\"reference_id\":[[[[[[[[[[[[[[[[[[[[\"x\"]]]]]]]]]]]]]]]]]]]]}")]
+    [InlineData("{\"reference_id\":\"R\",\"model_name\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":{\"j\":{\"k\":{\"l\":{\"m\":{\"n\":{\"o\":{\"p\":1}}}}}}}}}}}}}}}}}")]
+    public async Task Too_deep_is_body_invalid_whether_the_body_comes_with_a_length_or_in_chunks(string body)
+    {
+        var (_, client) = await SignInAsync();
+
+        using var framed = await PostJsonAsync(client, "/devices", body);
+        using var chunkedRequest = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        chunkedRequest.Headers.TransferEncodingChunked = true;
+        using var chunked = await client.SendAsync(chunkedRequest);
+
+        await AssertErrorAsync(framed, HttpStatusCode.BadRequest, "api.device_create", "body_invalid");
+        await AssertErrorAsync(chunked, HttpStatusCode.BadRequest, "api.device_create", "body_invalid");
+    }
+
+    [Theory]
     [InlineData(" ")]
     [InlineData("   \t ")]
     [InlineData("abc\u202E")]

@@ -114,7 +114,7 @@ public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
         await db.Database.ExecuteSqlRawAsync("LOCK TABLE devices IN ACCESS EXCLUSIVE MODE");
 
         var first = SendAsync(client, "/devices", body, "key-1");
-        await WaitUntilAsync(async () => await CountKeysAsync() == 1);
+        await Wait.UntilAsync(async () => await CountKeysAsync() == 1, TimeSpan.FromSeconds(10), "the first request to take the key");
         using var second = await SendAsync(client, "/devices", body, "key-1");
         await blocker.RollbackAsync();
         using var firstResponse = await first;
@@ -216,13 +216,5 @@ public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
     {
         await using var scope = Api.Factory.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Database.ExecuteSqlRawAsync(sql);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var i = 0; i < 500 && !await condition(); i++)
-        {
-            await Task.Delay(10);
-        }
     }
 }

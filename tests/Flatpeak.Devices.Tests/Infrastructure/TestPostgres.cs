@@ -67,7 +67,8 @@ public abstract class TestPostgres : IAsyncDisposable
         public static async Task<TestPostgres> StartContainerAsync()
         {
             // A fixed host port, so that the connection string outlives a stop and start (the outage tests).
-            var container = new PostgreSqlBuilder("postgres:15-alpine").WithPortBinding(FreePort(), 5432).Build();
+            var container = new PostgreSqlBuilder("postgres:15-alpine").WithPortBinding(FreePort(), 5432)
+                .WithCommand("-c", "max_connections=500").Build();
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             await container.StartAsync(timeout.Token);
             return new ContainerPostgres(container);
@@ -148,7 +149,7 @@ public abstract class TestPostgres : IAsyncDisposable
         {
             // No fsync: a test database is thrown away. Commits stay synchronous, so an acknowledged commit survives
             // the server being stopped (the outage tests count on it).
-            var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200";
+            var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=500";
             Run(Path.Combine(binDir, "pg_ctl"), ["-D", DataDir, "-l", Path.Combine(root, "postgres.log"), "-o", options, "-w", "-t", "60", "start"], asPostgres: true);
             return Task.CompletedTask;
         }

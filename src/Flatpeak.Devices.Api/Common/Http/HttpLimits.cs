@@ -1,3 +1,6 @@
+using System.Text.Json;
+using Flatpeak.Devices.Api.Common.Json;
+
 namespace Flatpeak.Devices.Api.Common;
 
 /// <summary>
@@ -43,10 +46,12 @@ public static class HttpLimits
                 return;
             }
 
-            if (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0)
+            if (request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0))
             {
-                // A streamed body: read it here, up to one byte past the limit, so the endpoint sees a bounded body.
-                var buffer = new MemoryStream();
+                // Read the body here, up to one byte past the limit: the endpoint sees a bounded body, and it is
+                // checked for depth the same way however it was framed (a deep value of the wrong type must not be
+                // reported as that field's error when the body was sent with a length, and as too deep when chunked).
+                var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 1024);
                 var chunk = new byte[8192];
                 int read;
                 while ((read = await request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
@@ -59,6 +64,13 @@ public static class HttpLimits
                     }
                 }
 
+                if (TooDeep(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+                {
+                    await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid",
+                        $"The request body is nested deeper than {ApiJson.MaxDepth} levels.");
+                    return;
+                }
+
                 buffer.Position = 0;
                 request.Body = buffer;
                 request.ContentLength = buffer.Length;
@@ -66,6 +78,24 @@ public static class HttpLimits
 
             await next(http);
         });
+
+    /// <summary>Whether the body, read as JSON, nests deeper than the API allows (other faults are the endpoint's to report).</summary>
+    private static bool TooDeep(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ApiJson.MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+            }
+
+            return false;
+        }
+        catch (JsonException e)
+        {
+            return e.Message.Contains("depth", StringComparison.Ordinal);
+        }
+    }
 
     /// <summary>A body in another character set (or one the server does not know) is refused, not guessed at.</summary>
     private static bool Utf8OrNoCharset(string? contentType) =>
