@@ -1,2 +1,2 @@
-// The integration tests share one database that each test resets: they run one at a time.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Collections run in parallel, each with a PostgreSQL of its own (see ApiFixture.cs); within one, tests run in turn.
+[assembly: CollectionBehavior(CollectionBehavior.CollectionPerClass, DisableTestParallelization = false)]

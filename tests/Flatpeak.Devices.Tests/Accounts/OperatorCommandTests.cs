@@ -5,6 +5,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Accounts;
 
 /// <summary>The operator commands, run as an operator runs them: the built service with arguments, in its own process.</summary>
+[Collection(ProcessesGroup.Name)]
 public sealed class OperatorCommandTests(ApiFixture api) : ApiTest(api)
 {
     [Fact]
@@ -28,7 +29,7 @@ public sealed class OperatorCommandTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task Keys_create_prints_a_new_key_and_keys_revoke_stops_it_logging_in()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
 
         var (exit, stdout, stderr) = await RunServiceAsync("keys", "create", "--account", account.AccountId, "--mode", "live");
         Assert.True(exit == 0, stderr);

@@ -39,7 +39,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task A_basic_authorization_header_on_an_api_endpoint_answers_401()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = Api.Client();
         client.DefaultRequestHeaders.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
 
@@ -51,7 +51,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task An_expired_token_answers_401_token_expired()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var token = Tokens.Sign(Tokens.ClaimsFor(account.AccountId), expires: DateTime.UtcNow.AddMinutes(-2), notBefore: DateTime.UtcNow.AddHours(-1));
         using var client = Api.Client(token);
 
@@ -76,7 +76,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task A_token_signed_with_another_key_answers_401()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var token = Tokens.Sign(Tokens.ClaimsFor(account.AccountId), signingKey: "another-key-that-is-long-enough-for-hs256-0123456789");
         using var client = Api.Client(token);
 
@@ -89,7 +89,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task A_token_of_another_issuer_answers_401()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = Api.Client(Tokens.Sign(Tokens.ClaimsFor(account.AccountId), issuer: "someone-else"));
 
         using var response = await PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(SomeLocation));
@@ -100,7 +100,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task A_token_signed_with_another_algorithm_answers_401()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var token = Tokens.Sign(Tokens.ClaimsFor(account.AccountId), algorithm: SecurityAlgorithms.HmacSha512,
             signingKey: ApiFixture.SigningKey + ApiFixture.SigningKey);
         using var client = Api.Client(token);
@@ -113,7 +113,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task An_unsigned_token_answers_401()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var payload = Base64Url($$"""{"account_id":"{{account.AccountId}}","live_mode":false,"iss":"{{ApiFixture.Issuer}}","exp":{{DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds()}}}""");
         using var client = Api.Client($"{Base64Url("""{"alg":"none","typ":"JWT"}""")}.{payload}.");
 
@@ -134,7 +134,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [MemberData(nameof(MalformedClaims))]
     public async Task A_token_without_well_formed_account_and_mode_claims_answers_401(string defect)
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var claims = Tokens.ClaimsFor(account.AccountId);
         switch (defect)
         {
@@ -154,7 +154,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task A_token_without_expiry_answers_401()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var claims = Tokens.ClaimsFor(account.AccountId);
         var descriptor = new SecurityTokenDescriptor
         {
@@ -173,7 +173,7 @@ public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task A_token_in_the_query_string_is_ignored()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var token = await Api.LoginAsync(account.AccountId, account.TestKey);
         using var client = Api.Client();
 

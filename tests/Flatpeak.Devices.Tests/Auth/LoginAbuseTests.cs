@@ -20,8 +20,8 @@ public sealed class LoginAbuseTests(ApiFixture api) : ApiTest(api)
             web.UseSetting("Login:MaxFailuresPerAddress", "1000");
             web.UseSetting("Login:WindowSeconds", "600");
         });
-        var victim = await Api.CreateAccountAsync("Victim");
-        var other = await Api.CreateAccountAsync("Other");
+        var victim = await CreateAccountAsync("Victim");
+        var other = await CreateAccountAsync("Other");
         var wrongKey = "sk_test_" + new string('0', 48);
 
         for (var i = 0; i < 3; i++)
@@ -68,7 +68,7 @@ public sealed class LoginAbuseTests(ApiFixture api) : ApiTest(api)
     public async Task Revoking_a_key_revokes_its_bearer_tokens_within_the_refresh_period_and_no_others()
     {
         await using var quick = Api.Factory.WithWebHostBuilder(web => web.UseSetting("Auth:RevocationRefreshSeconds", "1"));
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var keyStdout = new StringWriter();
         using var keyStderr = new StringWriter();
         Assert.Equal(0, await OperatorCommands.RunAsync(quick.Services, ["keys", "create", "--account", account.AccountId, "--mode", "test"], keyStdout, keyStderr));

@@ -14,7 +14,7 @@ public sealed class LoginTests(ApiFixture api) : ApiTest(api)
     [InlineData(true)]
     public async Task Login_returns_a_bearer_token_for_the_mode_of_the_key(bool liveMode)
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = Api.Client();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/login");
         request.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, liveMode ? account.LiveKey : account.TestKey);
@@ -67,8 +67,8 @@ public sealed class LoginTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task Login_with_a_wrong_key_a_key_of_another_account_or_an_unknown_account_answers_401()
     {
-        var acme = await Api.CreateAccountAsync("Acme");
-        var globex = await Api.CreateAccountAsync("Globex");
+        var acme = await CreateAccountAsync("Acme");
+        var globex = await CreateAccountAsync("Globex");
 
         foreach (var (user, password) in new[]
         {

@@ -224,17 +224,14 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         return [.. await all];
     }
 
-    /// <summary>Every stored event, in the feed's order (oldest first), read from the database itself.</summary>
+    /// <summary>Every stored event of this test's accounts, in the feed's order (oldest first), read from the database itself.</summary>
     private async Task<List<Flatpeak.Devices.Api.Events.ApiEvent>> EventsAsync()
     {
         await using var scope = Api.Factory.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Events
+        return await Mine(scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Events)
             .OrderBy(e => e.TransactionId).ThenBy(e => e.Id).ToListAsync();
     }
 
-    private async Task<int> CountAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)
-    {
-        await using var scope = Api.Factory.Services.CreateAsyncScope();
-        return await set(scope.ServiceProvider.GetRequiredService<DevicesDbContext>()).CountAsync();
-    }
+    private Task<int> CountAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)
+        where T : class => CountMineAsync(set);
 }

@@ -38,7 +38,7 @@ public sealed class DeviceLocationTests(ApiFixture api) : ApiTest(api)
     [InlineData(true)]
     public async Task A_location_of_the_other_mode_answers_exactly_like_one_that_never_existed(bool locationInLiveMode)
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var test = Api.Client(await Api.LoginAsync(account.AccountId, account.TestKey));
         using var live = Api.Client(await Api.LoginAsync(account.AccountId, account.LiveKey));
         var location = await CreateLocationAsync(locationInLiveMode ? live : test);

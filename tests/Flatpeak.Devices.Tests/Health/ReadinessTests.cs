@@ -5,6 +5,7 @@ using Npgsql;
 namespace Flatpeak.Devices.Tests.Health;
 
 /// <summary>The built service on databases of its own: readiness follows the schema, and a first start logs no error.</summary>
+[Collection(ProcessesGroup.Name)]
 public sealed class ReadinessTests(ApiFixture api) : ApiTest(api)
 {
     [Fact]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Flatpeak.Devices.Tests.Hostile;
 
 /// <summary>PostgreSQL goes away and comes back: 503 with Retry-After meanwhile, nothing half-stored, recovery by itself.</summary>
+[Collection(DatabaseFaultsGroup.Name)]
 public sealed class DatabaseOutageTests(ApiFixture api) : ApiTest(api)
 {
     [Fact]
@@ -82,7 +83,7 @@ public sealed class DatabaseOutageTests(ApiFixture api) : ApiTest(api)
         await Task.WhenAll(streams);
 
         await using var scope = Api.Factory.Services.CreateAsyncScope();
-        var stored = (await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Devices
+        var stored = (await Mine(scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Devices)
             .GroupBy(d => d.ReferenceId).Select(g => new { g.Key, Count = g.Count() }).ToListAsync())
             .ToDictionary(g => g.Key, g => g.Count);
         Assert.Contains(answers.Values, status => status == HttpStatusCode.ServiceUnavailable);

@@ -43,7 +43,7 @@ public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task Every_response_says_nosniff_and_no_server_and_what_an_account_sees_is_not_cached()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var anonymous = Api.Client();
         using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
         login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);

@@ -23,7 +23,7 @@ public sealed class LoggingTests(ApiFixture api) : ApiTest(api)
             web.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore", "Trace");
             web.ConfigureLogging(logging => logging.AddProvider(logs));
         });
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = verbose.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         var requestIds = new List<string>();
 

@@ -8,6 +8,7 @@ using Npgsql;
 
 namespace Flatpeak.Devices.Tests.Hostile;
 
+[Collection(DatabaseFaultsGroup.Name)]
 public sealed class PoolExhaustionTests(ApiFixture api) : ApiTest(api)
 {
     [Fact]
@@ -15,7 +16,7 @@ public sealed class PoolExhaustionTests(ApiFixture api) : ApiTest(api)
     {
         var connectionString = new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { MaxPoolSize = 1, Timeout = 1 }.ConnectionString;
         await using var small = Api.Factory.WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:Postgres", connectionString));
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = small.CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await Api.LoginAsync(account.AccountId, account.TestKey));
 

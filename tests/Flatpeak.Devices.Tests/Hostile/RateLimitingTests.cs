@@ -18,8 +18,8 @@ public sealed class RateLimitingTests(ApiFixture api) : ApiTest(api)
             web.UseSetting("RateLimiting:TokensPerPeriod", "1");
             web.UseSetting("RateLimiting:PeriodSeconds", "600");
         });
-        var acme = await Api.CreateAccountAsync("Acme");
-        var globex = await Api.CreateAccountAsync("Globex");
+        var acme = await CreateAccountAsync("Acme");
+        var globex = await CreateAccountAsync("Globex");
         using var acmeTest = Client(limited, await Api.LoginAsync(acme.AccountId, acme.TestKey));
         using var acmeLive = Client(limited, await Api.LoginAsync(acme.AccountId, acme.LiveKey));
         using var globexTest = Client(limited, await Api.LoginAsync(globex.AccountId, globex.TestKey));
@@ -47,9 +47,5 @@ public sealed class RateLimitingTests(ApiFixture api) : ApiTest(api)
         return client;
     }
 
-    private async Task AssertNoLocationsAsync()
-    {
-        await using var scope = Api.Factory.Services.CreateAsyncScope();
-        Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Locations.CountAsync());
-    }
+    private async Task AssertNoLocationsAsync() => Assert.Equal(0, await CountMineAsync(db => db.Locations));
 }

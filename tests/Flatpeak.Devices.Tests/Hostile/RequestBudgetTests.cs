@@ -9,13 +9,14 @@ using Npgsql;
 namespace Flatpeak.Devices.Tests.Hostile;
 
 /// <summary>A request has one time budget across all its database attempts, and a timeout is told apart from an outage.</summary>
+[Collection(DatabaseFaultsGroup.Name)]
 public sealed class RequestBudgetTests(ApiFixture api) : ApiTest(api)
 {
     [Fact]
     public async Task A_create_waiting_on_a_held_lock_gets_503_database_timeout_within_its_budget_and_stores_nothing()
     {
         await using var budgeted = Api.Factory.WithWebHostBuilder(web => web.UseSetting("Database:RequestBudgetSeconds", "1"));
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = budgeted.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", await Api.LoginAsync(account.AccountId, account.TestKey));
         var location = await CreateLocationAsync(client);
@@ -63,7 +64,7 @@ public sealed class RequestBudgetTests(ApiFixture api) : ApiTest(api)
             web.UseSetting("Database:MigrateOnStartup", "false");
             web.UseSetting("Database:RequestBudgetSeconds", "2");
         });
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = silent.CreateClient();
         client.DefaultRequestHeaders.Authorization = new("Bearer", await Api.LoginAsync(account.AccountId, account.TestKey));
 

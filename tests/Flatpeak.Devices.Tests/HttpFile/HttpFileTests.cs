@@ -11,7 +11,7 @@ public sealed partial class HttpFileTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task Every_request_of_the_http_file_succeeds_in_order()
     {
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var text = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "Flatpeak.Devices.http"));
         var variables = new Dictionary<string, string>
         {

@@ -154,14 +154,14 @@ public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
     {
         var (_, client) = await SignInAsync();
         using var first = await SendAsync(client, "/locations", "{}", "old-key");
-        await ExecuteAsync("UPDATE idempotency_keys SET time_created = now() - interval '25 hours'");
+        await ExecuteAsync("UPDATE idempotency_keys SET time_created = now() - interval '25 hours' WHERE {mine}");
 
         using var again = await SendAsync(client, "/locations", "{}", "old-key");
         Assert.Equal(HttpStatusCode.Created, again.StatusCode);
         Assert.False(again.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal(2, await CountAsync(db => db.Locations));
 
-        await ExecuteAsync("UPDATE idempotency_keys SET time_created = now() - interval '25 hours'");
+        await ExecuteAsync("UPDATE idempotency_keys SET time_created = now() - interval '25 hours' WHERE {mine}");
         using var other = await SendAsync(client, "/locations", "{}", "fresh-key");
         var pruned = await Api.Factory.Services.GetRequiredService<IdempotencyKeyPruner>().PruneOnceAsync(CancellationToken.None);
         Assert.Equal(1, pruned);
@@ -173,7 +173,7 @@ public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
     {
         var (_, client) = await SignInAsync();
         using var first = await SendAsync(client, "/locations", "{}", "key-1");
-        await ExecuteAsync("DELETE FROM locations; UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, locked_at = now() - interval '2 minutes'");
+        await ExecuteAsync("DELETE FROM locations WHERE {mine}; UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, locked_at = now() - interval '2 minutes' WHERE {mine}");
 
         using var retry = await SendAsync(client, "/locations", "{}", "key-1");
 
@@ -187,7 +187,7 @@ public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
     {
         var (_, client) = await SignInAsync();
         using var first = await SendAsync(client, "/locations", "{}", "key-1");
-        await ExecuteAsync("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, locked_at = now() - interval '2 minutes'");
+        await ExecuteAsync("UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, locked_at = now() - interval '2 minutes' WHERE {mine}");
 
         using var other = await SendAsync(client, "/locations", """{"reference_id":"OTHER"}""", "key-1");
         using var retry = await SendAsync(client, "/locations", "{}", "key-1");
@@ -204,17 +204,16 @@ public sealed class IdempotencyTests(ApiFixture api) : ApiTest(api)
         return await client.SendAsync(request);
     }
 
-    private async Task<int> CountAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)
-    {
-        await using var scope = Api.Factory.Services.CreateAsyncScope();
-        return await set(scope.ServiceProvider.GetRequiredService<DevicesDbContext>()).CountAsync();
-    }
+    private Task<int> CountAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)
+        where T : class => CountMineAsync(set);
 
     private Task<int> CountKeysAsync() => CountAsync(db => db.IdempotencyKeys);
 
+    /// <summary>Runs SQL on this test's rows only: <c>{mine}</c> stands for "the row belongs to one of this test's accounts".</summary>
     private async Task ExecuteAsync(string sql)
     {
         await using var scope = Api.Factory.Services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Database.ExecuteSqlRawAsync(sql);
+        var mine = "account_id IN (" + string.Join(", ", MyAccounts.Select(a => $"'{a}'")) + ")";
+        await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Database.ExecuteSqlRawAsync(sql.Replace("{mine}", mine, StringComparison.Ordinal));
     }
 }

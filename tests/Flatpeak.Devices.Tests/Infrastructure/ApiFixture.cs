@@ -62,13 +62,6 @@ public sealed class ApiFixture : IAsyncLifetime
         return client;
     }
 
-    public async Task ResetDatabaseAsync()
-    {
-        await using var scope = Factory.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
-        await db.Database.ExecuteSqlRawAsync("TRUNCATE idempotency_keys, events, devices, locations, api_keys, accounts RESTART IDENTITY CASCADE");
-    }
-
     /// <summary>Creates an account through the operator command's own code, as an operator would.</summary>
     public async Task<AccountCreated> CreateAccountAsync(string name = "Acme")
     {
@@ -94,8 +87,23 @@ public sealed class ApiFixture : IAsyncLifetime
         new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
 }
 
+/// <summary>Most tests: one PostgreSQL and one service, tests one after the other, kept apart by their own accounts.</summary>
 [CollectionDefinition(Name)]
 public sealed class ApiTestGroup : ICollectionFixture<ApiFixture>
 {
     public const string Name = "api";
+}
+
+/// <summary>Tests that stop, lock or exhaust the database: a PostgreSQL of their own, so that the others run meanwhile.</summary>
+[CollectionDefinition(Name)]
+public sealed class DatabaseFaultsGroup : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "database-faults";
+}
+
+/// <summary>Tests that run the built service as processes: a PostgreSQL of their own too.</summary>
+[CollectionDefinition(Name)]
+public sealed class ProcessesGroup : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "processes";
 }

@@ -9,20 +9,52 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Flatpeak.Devices.Tests.Infrastructure;
 
-/// <summary>Base of the integration tests: a clean database before each test, and the helpers every test needs.</summary>
+/// <summary>
+/// Base of the integration tests, and the helpers every test needs. Tests share their collection's database (migrated
+/// once per run) and are kept apart by tenancy: each works in accounts of its own, and what it counts in the database it
+/// counts in those accounts only (<see cref="CountMineAsync{T}"/>).
+/// </summary>
 [Collection(ApiTestGroup.Name)]
-public abstract class ApiTest(ApiFixture api) : IAsyncLifetime
+public abstract class ApiTest(ApiFixture api)
 {
+    private readonly List<string> _accounts = [];
+
     protected ApiFixture Api { get; } = api;
 
-    public Task InitializeAsync() => Api.ResetDatabaseAsync();
+    /// <summary>The ids of the accounts this test made (all ObjectId-style: safe to put in SQL text).</summary>
+    protected IReadOnlyList<string> MyAccounts => _accounts;
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    /// <summary>A new account of this test's, through the operator command's own code.</summary>
+    protected async Task<AccountCreated> CreateAccountAsync(string name = "Acme")
+    {
+        var account = await Api.CreateAccountAsync(name);
+        _accounts.Add(account.AccountId);
+        return account;
+    }
+
+    /// <summary>How many rows of <paramref name="set"/> belong to the accounts this test made.</summary>
+    protected async Task<int> CountMineAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)
+        where T : class
+    {
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        var mine = _accounts.ToList();
+        return await set(scope.ServiceProvider.GetRequiredService<DevicesDbContext>())
+            .Where(row => mine.Contains(EF.Property<string>(row, "AccountId")))
+            .CountAsync();
+    }
+
+    /// <summary>The rows of <paramref name="set"/> that belong to the accounts this test made.</summary>
+    protected IQueryable<T> Mine<T>(IQueryable<T> set)
+        where T : class
+    {
+        var mine = _accounts.ToList();
+        return set.Where(row => mine.Contains(EF.Property<string>(row, "AccountId")));
+    }
 
     /// <summary>A fresh account and a client logged in with its key of the given mode.</summary>
     protected async Task<(AccountCreated Account, HttpClient Client)> SignInAsync(bool liveMode = false, string name = "Acme")
     {
-        var account = await Api.CreateAccountAsync(name);
+        var account = await CreateAccountAsync(name);
         var token = await Api.LoginAsync(account.AccountId, liveMode ? account.LiveKey : account.TestKey);
         return (account, Api.Client(token));
     }
@@ -47,11 +79,7 @@ public abstract class ApiTest(ApiFixture api) : IAsyncLifetime
     protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>();
 
-    protected async Task AssertNoDevicesAsync()
-    {
-        await using var scope = Api.Factory.Services.CreateAsyncScope();
-        Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Devices.CountAsync());
-    }
+    protected async Task AssertNoDevicesAsync() => Assert.Equal(0, await CountMineAsync(db => db.Devices));
 
     /// <summary>Asserts every field of the API's error object.</summary>
     protected static async Task<JsonElement> AssertErrorAsync(

@@ -31,7 +31,7 @@ public sealed class TelemetryTests(ApiFixture api) : ApiTest(api)
             web.UseSetting("OpenTelemetry:Protocol", "http/protobuf");
             web.UseSetting("OpenTelemetry:ExportIntervalMilliseconds", "200");
         });
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         using var client = observed.CreateClient();
         using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
         login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);

@@ -15,7 +15,7 @@ public sealed class ResponsesMatchTheDocumentTests(ApiFixture api) : ApiTest(api
         using var anonymous = Api.Client();
         using var documentResponse = await anonymous.GetAsync("/swagger/v1/swagger.json");
         var document = await ReadJsonAsync(documentResponse);
-        var account = await Api.CreateAccountAsync();
+        var account = await CreateAccountAsync();
         var checkedResponses = new List<string>();
 
         async Task<JsonElement> Check(string method, string template, HttpResponseMessage response)
