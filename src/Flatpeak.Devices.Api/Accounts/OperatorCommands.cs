@@ -98,7 +98,7 @@ public static class OperatorCommands
                         return 1;
                     }
 
-                    await stderr.WriteLineAsync($"revoked {ApiKeySecrets.DisplayPrefix(key)}… of {accountId}");
+                    await stdout.WriteLineAsync($"revoked {ApiKeySecrets.DisplayPrefix(key)}… of {accountId}");
                     return 0;
                 }
 

@@ -316,8 +316,17 @@ public static class ApiDocumentation
                 properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
                 properties["devices"].Items.Pattern = IdPattern(ObjectIds.Device);
             }
+            else if (context.Type == typeof(DeletedDeviceResponse))
+            {
+                Enum(properties["object"], ["device"], nullable: false);
+            }
+            else if (context.Type.IsGenericType && context.Type.GetGenericTypeDefinition() == typeof(ListResponse<>))
+            {
+                Enum(properties["object"], ["list"], nullable: false);
+            }
             else if (context.Type == typeof(ApiError))
             {
+                Enum(properties["object"], ["error"], nullable: false);
                 Enum(properties["type"], ["invalid_request", "rate_limit", "api_error"], nullable: false);
                 properties["request_id"].Pattern = IdPattern(ObjectIds.Request);
             }

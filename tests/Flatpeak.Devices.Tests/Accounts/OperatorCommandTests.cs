@@ -37,8 +37,10 @@ public sealed class OperatorCommandTests(ApiFixture api) : ApiTest(api)
         Assert.Matches("^sk_live_[0-9a-f]{48}$", key);
         await Api.LoginAsync(account.AccountId, key);
 
-        (exit, _, stderr) = await RunServiceAsync("keys", "revoke", "--account", account.AccountId, "--key", key);
+        (exit, stdout, stderr) = await RunServiceAsync("keys", "revoke", "--account", account.AccountId, "--key", key);
         Assert.True(exit == 0, stderr);
+        // The confirmation is the command's result: stdout.
+        Assert.StartsWith("revoked sk_live_", stdout.Trim(), StringComparison.Ordinal);
 
         using var client = Api.Client();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/login");

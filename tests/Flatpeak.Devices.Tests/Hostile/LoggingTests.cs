@@ -45,6 +45,10 @@ public sealed class LoggingTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         requestIds.Add(forged.Headers.GetValues("Request-Id").Single());
 
+        // Hosting logs "Request finished" once the response is complete, which can be just after the client has it.
+        await Wait.UntilAsync(
+            () => requestIds.All(id => logs.Entries.Any(e => e.ScopeValues.GetValueOrDefault("RequestId") == id && e.Message.StartsWith("Request finished", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(10), "every request's \"Request finished\" log line");
         var entries = logs.Entries.ToList();
         string[] secrets = [account.LiveKey, account.TestKey, token, token.Split('.')[2], token[..^4] + "AAAA", ApiFixture.SigningKey,
             Convert.ToBase64String(Encoding.UTF8.GetBytes($"{account.AccountId}:{account.LiveKey}"))];

@@ -42,13 +42,7 @@ namespace Flatpeak.Devices.Client.Models
         public string MessageEscaped { get; set; }
 #endif
         /// <summary>The object property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Object { get; set; }
-#nullable restore
-#else
-        public string Object { get; set; }
-#endif
+        public global::Flatpeak.Devices.Client.Models.ApiError_object? Object { get; set; }
         /// <summary>The param property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -91,7 +85,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "context", n => { Context = n.GetStringValue(); } },
                 { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
                 { "message", n => { MessageEscaped = n.GetStringValue(); } },
-                { "object", n => { Object = n.GetStringValue(); } },
+                { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.ApiError_object>(); } },
                 { "param", n => { Param = n.GetStringValue(); } },
                 { "request_id", n => { RequestId = n.GetStringValue(); } },
                 { "time_created", n => { TimeCreated = n.GetDateTimeOffsetValue(); } },
@@ -109,7 +103,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteStringValue("context", Context);
             writer.WriteBoolValue("live_mode", LiveMode);
             writer.WriteStringValue("message", MessageEscaped);
-            writer.WriteStringValue("object", Object);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.ApiError_object>("object", Object);
             writer.WriteStringValue("param", Param);
             writer.WriteStringValue("request_id", RequestId);
             writer.WriteDateTimeOffsetValue("time_created", TimeCreated);

@@ -25,13 +25,7 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The live_mode property</summary>
         public bool? LiveMode { get; set; }
         /// <summary>The object property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Object { get; set; }
-#nullable restore
-#else
-        public string Object { get; set; }
-#endif
+        public global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse_object? Object { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -53,7 +47,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "deleted", n => { Deleted = n.GetBoolValue(); } },
                 { "id", n => { Id = n.GetStringValue(); } },
                 { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
-                { "object", n => { Object = n.GetStringValue(); } },
+                { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse_object>(); } },
             };
         }
         /// <summary>
@@ -66,7 +60,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteBoolValue("deleted", Deleted);
             writer.WriteStringValue("id", Id);
             writer.WriteBoolValue("live_mode", LiveMode);
-            writer.WriteStringValue("object", Object);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse_object>("object", Object);
         }
     }
 }

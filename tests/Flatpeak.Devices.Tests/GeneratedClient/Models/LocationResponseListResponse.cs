@@ -23,13 +23,7 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The has_more property</summary>
         public bool? HasMore { get; set; }
         /// <summary>The object property</summary>
-#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
-#nullable enable
-        public string? Object { get; set; }
-#nullable restore
-#else
-        public string Object { get; set; }
-#endif
+        public global::Flatpeak.Devices.Client.Models.LocationResponseListResponse_object? Object { get; set; }
         /// <summary>The url property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -58,7 +52,7 @@ namespace Flatpeak.Devices.Client.Models
             {
                 { "data", n => { Data = n.GetCollectionOfObjectValues<global::Flatpeak.Devices.Client.Models.LocationResponse>(global::Flatpeak.Devices.Client.Models.LocationResponse.CreateFromDiscriminatorValue)?.AsList(); } },
                 { "has_more", n => { HasMore = n.GetBoolValue(); } },
-                { "object", n => { Object = n.GetStringValue(); } },
+                { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.LocationResponseListResponse_object>(); } },
                 { "url", n => { Url = n.GetStringValue(); } },
             };
         }
@@ -71,7 +65,7 @@ namespace Flatpeak.Devices.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteCollectionOfObjectValues<global::Flatpeak.Devices.Client.Models.LocationResponse>("data", Data);
             writer.WriteBoolValue("has_more", HasMore);
-            writer.WriteStringValue("object", Object);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.LocationResponseListResponse_object>("object", Object);
             writer.WriteStringValue("url", Url);
         }
     }
