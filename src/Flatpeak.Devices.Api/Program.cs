@@ -29,14 +29,14 @@ builder.Services
 var app = builder.Build();
 app.UseResponseHeaders();
 app.UseApiErrors();
-app.UseRequestBudget();
 app.UseHeadAsGet();
 app.UseRouting();
-app.UseRequestBodyLimit();
 app.UseApiDocumentation();
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
+app.UseRequestBodyLimit();
+app.UseRequestBudget();
 app.MapHealth();
 app.MapLogin();
 app.MapLocations();

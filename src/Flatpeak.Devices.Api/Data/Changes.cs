@@ -9,7 +9,7 @@ using NpgsqlTypes;
 namespace Flatpeak.Devices.Api.Data;
 
 /// <summary>The event a change writes: its type and the object as stored right after the change (as JSON).</summary>
-public sealed record ChangeEvent(string Type, string ObjectJson, DateTimeOffset Time)
+public sealed record ChangeEvent(string AccountId, bool LiveMode, string Type, string ObjectJson, DateTimeOffset Time)
 {
     public string Id { get; } = ObjectIds.New(ObjectIds.Event, Time);
 }
@@ -85,24 +85,41 @@ public static class Changes
         this DevicesDbContext db, Func<ChangeEvent?> change, Func<CancellationToken, Task<T>> write, bool inTransaction, CancellationToken cancellationToken)
     {
         T? last = default;
+        var attempts = 0;
         async Task<T> Attempt(DbContext _, CancellationToken ct)
         {
             last = default;
-            if (!inTransaction)
+            attempts++;
+            try
             {
-                return last = await write(ct);
-            }
+                if (!inTransaction)
+                {
+                    return last = await write(ct);
+                }
 
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            last = await write(ct);
-            await transaction.CommitAsync(ct);
-            return last;
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                last = await write(ct);
+                await transaction.CommitAsync(ct);
+                return last;
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation && attempts > 1)
+            {
+                // The first attempt's commit became visible only after the check before this retry: it stands.
+                if (await StoredAsync(ct))
+                {
+                    return last!;
+                }
+
+                throw;
+            }
         }
 
+        async Task<bool> StoredAsync(CancellationToken ct) =>
+            change() is { } attempted &&
+            await db.Events.AnyAsync(e => e.AccountId == attempted.AccountId && e.LiveMode == attempted.LiveMode && e.Id == attempted.Id, ct);
+
         async Task<ExecutionResult<T>> Committed(DbContext _, CancellationToken ct) =>
-            change() is { } attempted && await db.Events.AnyAsync(e => e.Id == attempted.Id, ct)
-                ? new ExecutionResult<T>(true, last!)
-                : new ExecutionResult<T>(false, default!);
+            await StoredAsync(ct) ? new ExecutionResult<T>(true, last!) : new ExecutionResult<T>(false, default!);
 
         return db.Database.CreateExecutionStrategy().ExecuteAsync<DbContext, T>(db, Attempt, Committed, cancellationToken);
     }

@@ -10,7 +10,7 @@ namespace Flatpeak.Devices.Api.Data;
 /// parameters come from the model, so a field added to an entity is written without touching any SQL.
 /// Parameters are named <c>@c_&lt;column&gt;</c>.
 /// </summary>
-public sealed class EntityColumns<TEntity>
+public sealed partial class EntityColumns<TEntity>
     where TEntity : class
 {
     private static readonly NpgsqlCommand ParameterFactory = new();
@@ -68,5 +68,10 @@ public sealed class EntityColumns<TEntity>
         properties.Select(p => p.GetRelationalTypeMapping().CreateParameter(
             ParameterFactory, "c_" + p.GetColumnName(), p.GetGetter().GetClrValueUsingContainingEntity(entity), p.IsNullable));
 
-    private static string Placeholder(IProperty property) => $"@c_{property.GetColumnName()}::{property.GetColumnType()}";
+    /// <summary>Cast to the column's base type: an explicit cast to <c>varchar(n)</c> would cut a longer value instead of refusing it.</summary>
+    private static string Placeholder(IProperty property) =>
+        $"@c_{property.GetColumnName()}::{LengthSuffix().Replace(property.GetColumnType(), string.Empty)}";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\(\d+\)")]
+    private static partial System.Text.RegularExpressions.Regex LengthSuffix();
 }

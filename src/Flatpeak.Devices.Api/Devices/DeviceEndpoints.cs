@@ -74,7 +74,7 @@ public static class DeviceEndpoints
         };
         request.ApplyTo(device);
         var response = DeviceResponse.From(device);
-        var change = new ChangeEvent(EventTypes.DeviceCreate, Serialize(response), now);
+        var change = new ChangeEvent(caller.AccountId, caller.LiveMode, EventTypes.DeviceCreate, Serialize(response), now);
         var claim = http.Features.Get<IdempotencyClaim>();
         var location = $"/devices/{device.Id}";
 
@@ -123,8 +123,10 @@ public static class DeviceEndpoints
     /// validated by the rules of a create, and written with its event, so that concurrent patches apply one after the other.
     /// </summary>
     public static async Task<Results<Ok<DeviceResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
-        string id, JsonObject patch, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
+        string id, JsonElement body, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
+        // Read as a JsonElement (which refuses duplicate properties as the API's JSON rules say); the filter has checked it is an object.
+        var patch = JsonObject.Create(body)!;
         var statements = DeviceStatements.For(db);
         ChangeEvent? change = null;
         return await db.WriteOnceAsync<Results<Ok<DeviceResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(
@@ -154,7 +156,7 @@ public static class DeviceEndpoints
                     return TypedResults.Ok(stored);
                 }
 
-                change = new ChangeEvent(EventTypes.DeviceUpdate, json, time.GetUtcNow().TruncateToSeconds());
+                change = new ChangeEvent(caller.AccountId, caller.LiveMode, EventTypes.DeviceUpdate, json, time.GetUtcNow().TruncateToSeconds());
                 var missing = await db.ExecuteChangeAsync<int?>(
                     statements.Update, statements.Columns.Parameters(device), change, claim: null, (StatusCodes.Status200OK, null), ct);
                 return missing is { } index ? LocationNotFound(http, device.LocationIds, index) : TypedResults.Ok(updated);
@@ -179,7 +181,7 @@ public static class DeviceEndpoints
                     return ApiErrors.NotFound(http, "device", id);
                 }
 
-                change = new ChangeEvent(EventTypes.DeviceDelete, Serialize(DeviceResponse.From(device)), time.GetUtcNow().TruncateToSeconds());
+                change = new ChangeEvent(caller.AccountId, caller.LiveMode, EventTypes.DeviceDelete, Serialize(DeviceResponse.From(device)), time.GetUtcNow().TruncateToSeconds());
                 await db.ExecuteChangeAsync<int>(statements.Delete, statements.Columns.KeyParameters(device), change, claim: null, (StatusCodes.Status200OK, null), ct);
                 return TypedResults.Ok(new DeletedDeviceResponse(device.Id, "device", device.LiveMode, Deleted: true));
             },

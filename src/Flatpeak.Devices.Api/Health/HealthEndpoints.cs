@@ -14,7 +14,7 @@ public static class HealthEndpoints
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder routes)
     {
-        var health = routes.MapGroup("").WithTags("Health").AllowAnonymous();
+        var health = routes.MapGroup("").WithTags("Health").AllowAnonymous().WithStrictQuery();
         health.MapGet("/healthz", () => TypedResults.Ok(new HealthResponse("ok")))
             .WithName("health_live")
             .WithSummary("Liveness: the process is up");

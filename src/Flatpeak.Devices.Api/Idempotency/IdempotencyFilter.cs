@@ -134,7 +134,19 @@ public static class IdempotencyFilter
                 http.Response.Headers.Location = stored.ResponseLocation;
             }
 
-            return TypedResults.Text(stored.ResponseBody, "application/json", Encoding.UTF8, status);
+            return TypedResults.Text(WithThisRequestId(http, stored.ResponseBody, status), "application/json", Encoding.UTF8, status);
+        }
+
+        /// <summary>A replayed error object names this request, as its Request-Id header does; a replayed object is as it was.</summary>
+        private static string? WithThisRequestId(HttpContext http, string? body, int status)
+        {
+            if (body is null || status < 400 || System.Text.Json.Nodes.JsonNode.Parse(body) is not System.Text.Json.Nodes.JsonObject error)
+            {
+                return body;
+            }
+
+            error["request_id"] = RequestIds.Of(http);
+            return error.ToJsonString();
         }
 
         /// <summary>

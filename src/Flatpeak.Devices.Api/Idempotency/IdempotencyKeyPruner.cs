@@ -7,14 +7,28 @@ namespace Flatpeak.Devices.Api.Idempotency;
 public sealed partial class IdempotencyKeyPruner(IServiceProvider services, TimeProvider time, ILogger<IdempotencyKeyPruner> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    private const int BatchSize = 1000;
 
     public async Task<int> PruneOnceAsync(CancellationToken cancellationToken)
     {
         await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
         var cutoff = time.GetUtcNow() - IdempotencyFilter.Retention;
-        return await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().IdempotencyKeys
-            .Where(k => k.TimeCreated < cutoff)
-            .ExecuteDeleteAsync(cancellationToken);
+        // In small batches, each its own short transaction: one long delete would hold back the event feed, which
+        // shows only events of transactions older than every one still running.
+        var pruned = 0;
+        int batch;
+        do
+        {
+            batch = await db.Database.ExecuteSqlInterpolatedAsync($"""
+                DELETE FROM idempotency_keys WHERE ctid IN (
+                    SELECT ctid FROM idempotency_keys WHERE time_created < {cutoff} LIMIT {BatchSize})
+                """, cancellationToken);
+            pruned += batch;
+        }
+        while (batch == BatchSize);
+
+        return pruned;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -63,7 +63,7 @@ public static class LocationEndpoints
             TimeCreated = now,
         };
         var response = LocationResponse.From(location, []);
-        var change = new ChangeEvent(EventTypes.LocationCreate, JsonSerializer.Serialize(response, ApiJsonContext.Default.LocationResponse), now);
+        var change = new ChangeEvent(caller.AccountId, caller.LiveMode, EventTypes.LocationCreate, JsonSerializer.Serialize(response, ApiJsonContext.Default.LocationResponse), now);
         var claim = http.Features.Get<IdempotencyClaim>();
         var path = $"/locations/{location.Id}";
         var statements = LocationStatements.For(db);

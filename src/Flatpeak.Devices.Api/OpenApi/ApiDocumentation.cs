@@ -58,7 +58,7 @@ public static class ApiDocumentation
             swagger.OperationFilter<MergePatchBodies>();
             swagger.OperationFilter<ResponseHeaders>();
             // A merge patch arrives as raw JSON; MergePatchBodies documents its real schema.
-            swagger.MapType<System.Text.Json.Nodes.JsonObject>(() => new OpenApiSchema { Type = "object" });
+            swagger.MapType<System.Text.Json.JsonElement>(() => new OpenApiSchema { Type = "object" });
             swagger.SchemaFilter<WireSchemas>();
             swagger.ParameterFilter<ListParameters>();
         });

@@ -26,8 +26,92 @@ public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
     }
 
     [Theory]
+    [InlineData("application/json; charset=")]
+    [InlineData("application/json; charset=utf-8; charset=utf-16")]
+    public async Task An_empty_or_repeated_charset_is_415_too(string contentType)
+    {
+        var (_, client) = await SignInAsync();
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("{}"));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        using var response = await client.PostAsync("/devices", content);
+
+        await AssertErrorAsync(response, HttpStatusCode.UnsupportedMediaType, "api.device_create", "content_type_invalid");
+        Assert.True(response.Headers.CacheControl?.NoStore);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=latin1")]
+    [InlineData("application/json; charset=\"utf-8\"")]
+    [InlineData("application/json")]
+    public async Task Without_a_valid_token_the_body_is_not_looked_at(string contentType)
+    {
+        using var anonymous = Api.Client();
+        foreach (var body in new[] { "{", "{\"reference_id\":\"S\"", new string('[', 40), "{}" })
+        {
+            var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            using var response = await anonymous.PostAsync("/devices", content);
+            await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "api.device_create", "token_missing");
+        }
+    }
+
+    [Theory]
+    [InlineData("{\"reference_id\":\"S\",\"type\":\"OTH")]
+    [InlineData("{\"reference_id\":\"S\"")]
+    [InlineData("{\"reference_id\":\"S\",\"properties\":{\"pv_tilt\":1")]
+    public async Task A_truncated_body_is_body_invalid_and_says_so(string body)
+    {
+        var (_, client) = await SignInAsync(liveMode: true);
+
+        using var response = await PostJsonAsync(client, "/devices", body);
+
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_create", "body_invalid", liveMode: true);
+        Assert.StartsWith("The request body is not valid JSON", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.True(response.Headers.CacheControl?.NoStore);
+    }
+
+    [Theory]
+    [InlineData("{\"manufacturer\":\"N\",\"manufacturer\":\"O\"}", "manufacturer")]
+    [InlineData("{\"properties\":{\"pv_tilt\":1,\"pv_tilt\":2}}", "pv_tilt")]
+    [InlineData("{\"x\":1,\"x\":2}", "x")]
+    public async Task A_property_given_twice_in_a_patch_is_parameter_duplicate(string patch, string param)
+    {
+        var (_, client) = await SignInAsync();
+        var id = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(await CreateLocationAsync(client)))).GetProperty("id").GetString();
+
+        using var response = await client.PatchAsync($"/devices/{id}", new StringContent(patch, Encoding.UTF8, "application/json"));
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_update", "parameter_duplicate", param);
+    }
+
+    [Theory]
+    [InlineData("/devices?limit=1%00")]
+    [InlineData("/devices?limit=%2B5")]
+    [InlineData("/devices?limit=05%20")]
+    public async Task A_limit_is_digits_only(string path)
+    {
+        var (_, client) = await SignInAsync();
+
+        using var response = await client.GetAsync(path);
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_list", "limit_invalid", "limit");
+    }
+
+    [Fact]
+    public async Task Health_endpoints_take_no_query_parameters_either()
+    {
+        using var anonymous = Api.Client();
+
+        using var response = await anonymous.GetAsync("/healthz?x=1");
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.health_live", "parameter_unknown", "x");
+    }
+
+    [Theory]
     [InlineData("application/json; charset=utf-8")]
     [InlineData("application/json; charset=UTF-8")]
+    [InlineData("application/json; charset=\"utf-8\"")]
     [InlineData("application/json")]
     public async Task Utf8_bodies_are_read(string contentType)
     {
@@ -147,6 +231,12 @@ public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
     [InlineData("a\u00ADb")]
     [InlineData("a\u0085b")]
     [InlineData("a\u061Cb")]
+    [InlineData("\u3164")]
+    [InlineData("\u115F")]
+    [InlineData("\uFE0F")]
+    [InlineData("a\uFE0F")]
+    [InlineData("\u2800")]
+    [InlineData("a\u034Fb")]
     public async Task A_reference_id_that_is_blank_or_hides_characters_is_refused(string referenceId)
     {
         var (_, client) = await SignInAsync();

@@ -29,15 +29,28 @@ public static class HttpLimits
         return builder;
     }
 
+    /// <summary>
+    /// Checks a request's body before the endpoint reads it: its charset, its size (declared or streamed), and, for JSON,
+    /// that it is well-formed and no deeper than the API allows — the same answer however the body is framed. Runs after
+    /// authorization, so that a caller without a valid token learns nothing about its body.
+    /// </summary>
     public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app) =>
         app.Use(async (http, next) =>
         {
             var request = http.Request;
-            if (!Utf8OrNoCharset(request.ContentType))
+            var media = MediaType(request);
+            if (media is { Charset: var charset } && !Utf8(charset))
             {
                 await ApiErrors.WriteAsync(http, StatusCodes.Status415UnsupportedMediaType, "content_type_invalid",
                     "Send the body as JSON in UTF-8: 'Content-Type: application/json' (a charset, if given, must be utf-8).");
                 return;
+            }
+
+            if (media is not null)
+            {
+                // One canonical form for what follows: the framework reads a charset parameter itself, and a quoted one is
+                // not a name it knows.
+                request.ContentType = media.Value.MediaType + "; charset=utf-8";
             }
 
             if (request.ContentLength > MaxBytes)
@@ -48,9 +61,7 @@ public static class HttpLimits
 
             if (request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0))
             {
-                // Read the body here, up to one byte past the limit: the endpoint sees a bounded body, and it is
-                // checked for depth the same way however it was framed (a deep value of the wrong type must not be
-                // reported as that field's error when the body was sent with a length, and as too deep when chunked).
+                // Read the body here, up to one byte past the limit: the endpoint sees a bounded body.
                 var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 1024);
                 var chunk = new byte[8192];
                 int read;
@@ -64,10 +75,9 @@ public static class HttpLimits
                     }
                 }
 
-                if (TooDeep(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+                if (media is { IsJson: true } && JsonFault(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } fault)
                 {
-                    await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid",
-                        $"The request body is nested deeper than {ApiJson.MaxDepth} levels.");
+                    await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid", fault);
                     return;
                 }
 
@@ -79,8 +89,11 @@ public static class HttpLimits
             await next(http);
         });
 
-    /// <summary>Whether the body, read as JSON, nests deeper than the API allows (other faults are the endpoint's to report).</summary>
-    private static bool TooDeep(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Why a JSON body cannot be read at all (not JSON, truncated, nested too deep), or null: the endpoint reports
+    /// everything else (types, unknown fields, rules), with the field at fault.
+    /// </summary>
+    private static string? JsonFault(ReadOnlySpan<byte> body)
     {
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ApiJson.MaxDepth });
         try
@@ -89,21 +102,42 @@ public static class HttpLimits
             {
             }
 
-            return false;
+            return null;
+        }
+        catch (JsonException e) when (e.Message.Contains("maximum configured depth", StringComparison.Ordinal))
+        {
+            return $"The request body is nested deeper than {ApiJson.MaxDepth} levels.";
         }
         catch (JsonException e)
         {
-            return e.Message.Contains("depth", StringComparison.Ordinal);
+            return $"The request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).";
         }
     }
 
+    private readonly record struct Media(string MediaType, string? Charset, bool IsJson);
+
+    /// <summary>The body's media type and charset; a charset given twice counts as one the server does not read.</summary>
+    private static Media? MediaType(HttpRequest request)
+    {
+        if (request.ContentType is not { } contentType || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media))
+        {
+            return null;
+        }
+
+        var charsets = media.Parameters.Where(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)).ToList();
+        var charset = charsets.Count switch
+        {
+            0 => null,
+            1 => Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(charsets[0].Value).ToString(),
+            _ => "(given twice)",
+        };
+        var type = media.MediaType.ToString();
+        var json = type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+        return new Media(type, charset, json);
+    }
+
     /// <summary>A body in another character set (or one the server does not know) is refused, not guessed at.</summary>
-    private static bool Utf8OrNoCharset(string? contentType) =>
-        contentType is null
-        || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
-        || media.Charset.Length == 0
-        || media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
-        || media.Charset.Equals("\"utf-8\"", StringComparison.OrdinalIgnoreCase);
+    private static bool Utf8(string? charset) => charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase);
 
     private static Task TooLargeAsync(HttpContext http) =>
         ApiErrors.WriteAsync(http, StatusCodes.Status413PayloadTooLarge, "body_too_large", $"The request body is larger than {MaxBytes / 1024} KiB.");

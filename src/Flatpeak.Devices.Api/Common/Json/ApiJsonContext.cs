@@ -23,7 +23,7 @@ namespace Flatpeak.Devices.Api.Common.Json;
 [JsonSerializable(typeof(LocationResponse))]
 [JsonSerializable(typeof(CreateDeviceRequest))]
 [JsonSerializable(typeof(DeviceResponse))]
-[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
+[JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(DeletedDeviceResponse))]
 [JsonSerializable(typeof(ListResponse<DeviceResponse>))]
 [JsonSerializable(typeof(ListResponse<LocationResponse>))]

@@ -33,7 +33,7 @@ public static class Paging
         where TQuery : IPageQuery
     {
         validator.RuleFor(q => q.Limit)
-            .Must(l => l is null || (int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxLimit))
+            .Must(l => l is null || (l.Length is >= 1 and <= 3 && l.All(char.IsAsciiDigit) && int.Parse(l, CultureInfo.InvariantCulture) is >= 1 and <= MaxLimit))
             .WithErrorCode("limit_invalid").WithMessage($"limit must be a whole number from 1 to {MaxLimit}.")
             .OverridePropertyName("limit");
         validator.RuleFor(q => q.StartingAfter)

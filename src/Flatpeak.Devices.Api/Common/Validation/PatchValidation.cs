@@ -17,7 +17,7 @@ namespace Flatpeak.Devices.Api.Common;
 /// </summary>
 public static class PatchValidation
 {
-    /// <summary>Checks the <see cref="JsonObject"/> body of a PATCH against the rules of <typeparamref name="TRequest"/>; the first failure answers 400.</summary>
+    /// <summary>Checks the JSON object body of a PATCH against the rules of <typeparamref name="TRequest"/>; the first failure answers 400.</summary>
     public static RouteHandlerBuilder WithPatchValidation<TRequest>(this RouteHandlerBuilder builder) =>
         builder.AddEndpointFilter<Filter<TRequest>>().ProducesApiError(StatusCodes.Status400BadRequest)
             .WithMetadata(new PatchOf(typeof(TRequest)));
@@ -68,7 +68,13 @@ public static class PatchValidation
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
             var http = context.HttpContext;
-            var patch = context.Arguments.OfType<JsonObject>().Single();
+            var body = context.Arguments.OfType<JsonElement>().Single();
+            if (body.ValueKind != JsonValueKind.Object)
+            {
+                return ApiErrors.BadRequest(http, "body_invalid", "The request body must be a JSON object.");
+            }
+
+            var patch = JsonObject.Create(body)!;
             var (request, error) = Read<TRequest>(http, patch);
             if (error is not null)
             {

@@ -47,6 +47,18 @@ public static class Validation
     /// </summary>
     public static bool IsCleanIdentifier(string? text, int maxLength = FieldRules.MaxTextLength) => Check(text, maxLength, identifier: true);
 
+    /// <summary>
+    /// Default-ignorable code points (Unicode's DerivedCoreProperties) that are not format characters — combining
+    /// grapheme joiner, variation selectors, Hangul fillers… — and the blank Braille pattern: all render as nothing.
+    /// </summary>
+    private static bool Invisible(int c) =>
+        c is 0x034F or 0x115F or 0x1160 or 0x17B4 or 0x17B5 or 0x3164 or 0xFFA0 or 0x2800
+        || c is >= 0x180B and <= 0x180F
+        || c is >= 0xFE00 and <= 0xFE0F
+        || c is >= 0xFFF0 and <= 0xFFF8
+        || c is >= 0x1BCA0 and <= 0x1BCA3
+        || c is >= 0xE0000 and <= 0xE0FFF;
+
     private static bool Check(string? text, int maxLength, bool identifier)
     {
         if (string.IsNullOrEmpty(text) || text.Length > 2 * maxLength || (identifier && string.IsNullOrWhiteSpace(text)))
@@ -65,7 +77,8 @@ public static class Validation
 
             var category = Rune.GetUnicodeCategory(rune);
             if (category == UnicodeCategory.Control ||
-                (identifier && category is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator))
+                (identifier && (category is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
+                    || Invisible(rune.Value))))
             {
                 return false;
             }

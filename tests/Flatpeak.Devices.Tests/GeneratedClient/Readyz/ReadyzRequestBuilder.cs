@@ -39,6 +39,7 @@ namespace Flatpeak.Devices.Client.Readyz
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.HealthResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -52,6 +53,7 @@ namespace Flatpeak.Devices.Client.Readyz
             var requestInfo = ToGetRequestInformation(requestConfiguration);
             var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
             {
+                { "400", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "503", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.HealthResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.HealthResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
