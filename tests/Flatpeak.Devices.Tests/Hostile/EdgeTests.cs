@@ -73,7 +73,7 @@ public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
 
     [Theory]
     [InlineData("{\"manufacturer\":\"N\",\"manufacturer\":\"O\"}", "manufacturer")]
-    [InlineData("{\"properties\":{\"pv_tilt\":1,\"pv_tilt\":2}}", "pv_tilt")]
+    [InlineData("{\"properties\":{\"pv_tilt\":1,\"pv_tilt\":2}}", "properties.pv_tilt")]
     [InlineData("{\"x\":1,\"x\":2}", "x")]
     public async Task A_property_given_twice_in_a_patch_is_parameter_duplicate(string patch, string param)
     {
@@ -83,6 +83,17 @@ public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
         using var response = await client.PatchAsync($"/devices/{id}", new StringContent(patch, Encoding.UTF8, "application/json"));
 
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_update", "parameter_duplicate", param);
+    }
+
+    [Fact]
+    public async Task A_property_given_twice_is_named_by_its_full_path_on_create_too()
+    {
+        var (_, client) = await SignInAsync();
+
+        using var response = await PostJsonAsync(client, "/devices",
+            """{"reference_id":"R","type":"OTHER","locations":["loc_000000000000000000000000"],"properties":{"pv_tilt":1,"capacity_kwh":2,"pv_tilt":3}}""");
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_create", "parameter_duplicate", "properties.pv_tilt");
     }
 
     [Theory]
