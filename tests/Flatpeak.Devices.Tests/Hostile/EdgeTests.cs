@@ -85,6 +85,20 @@ public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_update", "parameter_duplicate", param);
     }
 
+    [Theory]
+    [InlineData("{\"reference_id\":\"\\ud800\"}", "reference_id_invalid", "reference_id")]
+    [InlineData("{\"properties\":{\"install_date\":\"\\udc00\"}}", "install_date_invalid", "properties.install_date")]
+    [InlineData("{\"locations\":[\"\\ud800\"]}", "locations_invalid", "locations[0]")]
+    public async Task Half_a_surrogate_pair_is_the_field_s_error_in_a_patch_as_in_a_create(string patch, string code, string param)
+    {
+        var (_, client) = await SignInAsync();
+        var id = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(await CreateLocationAsync(client)))).GetProperty("id").GetString();
+
+        using var response = await client.PatchAsync($"/devices/{id}", new StringContent(patch, Encoding.UTF8, "application/json"));
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_update", code, param);
+    }
+
     [Fact]
     public async Task A_property_given_twice_is_named_by_its_full_path_on_create_too()
     {

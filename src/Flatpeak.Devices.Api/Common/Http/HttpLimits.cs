@@ -110,6 +110,11 @@ public static class HttpLimits
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.PropertyName:
+                        if (!Transcodes(ref reader))
+                        {
+                            return new Fault("body_invalid", "A property name in the request body escapes half of a surrogate pair.");
+                        }
+
                         property = reader.GetString()!;
                         if (!objects.Peek().Names.Add(property))
                         {
@@ -135,7 +140,14 @@ public static class HttpLimits
                         containers.Pop();
                         break;
                     default:
-                        _ = ValuePath(objects, arrays, containers, property);
+                        var path = ValuePath(objects, arrays, containers, property);
+                        if (reader.TokenType == JsonTokenType.String && reader.ValueIsEscaped && !Transcodes(ref reader))
+                        {
+                            var field = path[(path.LastIndexOf('.') + 1)..];
+                            field = field.Contains('[', StringComparison.Ordinal) ? field[..field.IndexOf('[', StringComparison.Ordinal)] : field;
+                            return new Fault(field + "_invalid", $"{path} is not valid text (it escapes half of a surrogate pair).", path);
+                        }
+
                         break;
                 }
 
@@ -151,6 +163,20 @@ public static class HttpLimits
         catch (JsonException e)
         {
             return new Fault("body_invalid", $"The request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).");
+        }
+    }
+
+    /// <summary>Whether an escaped string is text: "\\ud800" alone escapes half of a surrogate pair, which no string can hold.</summary>
+    private static bool Transcodes(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            _ = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 
