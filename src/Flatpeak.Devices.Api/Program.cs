@@ -29,6 +29,7 @@ builder.Services
 var app = builder.Build();
 app.UseResponseHeaders();
 app.UseApiErrors();
+app.UseApiVersions();
 app.UseHeadAsGet();
 app.UseRouting();
 app.UseApiDocumentation();

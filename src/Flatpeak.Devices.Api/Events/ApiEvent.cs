@@ -13,6 +13,8 @@ public sealed class ApiEvent : IHasObjectId
     /// <summary>The object the event is about, as stored right after the change (JSON).</summary>
     public required string Data { get; init; }
     public required DateTimeOffset TimeCreated { get; init; }
+    /// <summary>The API version of the request that made the change (the database fills in the one served).</summary>
+    public string ApiVersion { get; init; } = Common.ApiVersions.Served;
     /// <summary>
     /// The id of the transaction that wrote the event (set by the database). The feed is ordered by it, and shows only
     /// events of transactions older than every transaction still running, so that a late commit is never skipped.

@@ -24,13 +24,14 @@ public sealed record EventResponse(
     bool LiveMode,
     string AccountId,
     string Type,
+    string ApiVersion,
     DateTimeOffset TimeCreated,
     JsonElement Data)
 {
     public static EventResponse From(ApiEvent e)
     {
         using var data = JsonDocument.Parse(e.Data);
-        return new(e.Id, "event", e.LiveMode, e.AccountId, e.Type, e.TimeCreated, data.RootElement.Clone());
+        return new(e.Id, "event", e.LiveMode, e.AccountId, e.Type, e.ApiVersion, e.TimeCreated, data.RootElement.Clone());
     }
 }
 

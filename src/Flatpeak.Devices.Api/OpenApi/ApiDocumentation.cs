@@ -145,6 +145,7 @@ public static class ApiDocumentation
             foreach (var (status, response) in operation.Responses)
             {
                 Add(response, Common.RequestIds.Header, "The request's id (req_…); error objects repeat it as request_id.");
+                Add(response, Common.ApiVersions.Header, $"The API version served: {Common.ApiVersions.Served}.");
                 switch (status)
                 {
                     case "201":
@@ -276,6 +277,7 @@ public static class ApiDocumentation
                 Enum(properties["object"], ["event"], nullable: false);
                 Enum(properties["type"], EventTypes.All, nullable: false);
                 properties["id"].Pattern = IdPattern(ObjectIds.Event);
+                Enum(properties["api_version"], [Common.ApiVersions.Served], nullable: false);
                 properties["data"] = new OpenApiSchema
                 {
                     Description = "The object the event is about, as stored right after the change (for a delete, as it was just before).",

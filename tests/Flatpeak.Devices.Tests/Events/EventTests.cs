@@ -28,7 +28,8 @@ public sealed class EventTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(["device.delete", "device.update", "device.create"], events.Select(e => e.GetProperty("type").GetString()));
         foreach (var e in events)
         {
-            Assert.Equal(["id", "object", "live_mode", "account_id", "type", "time_created", "data"], e.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(["id", "object", "live_mode", "account_id", "type", "api_version", "time_created", "data"], e.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("2024-08-24", e.GetProperty("api_version").GetString());
             Assert.Matches("^evt_[0-9a-f]{24}$", e.GetProperty("id").GetString());
             Assert.Equal("event", e.GetProperty("object").GetString());
             Assert.False(e.GetProperty("live_mode").GetBoolean());

@@ -2,7 +2,7 @@ namespace Flatpeak.Devices.Api.Common;
 
 /// <summary>
 /// The headers every response carries, set as it starts (so error responses get them too): <c>Request-Id</c>;
-/// <c>X-Content-Type-Options: nosniff</c>; and <c>Cache-Control: no-store</c> on <c>/login</c> (RFC 6749 §5.1) and on
+/// <c>Flatpeak-Version</c>; <c>X-Content-Type-Options: nosniff</c>; and <c>Cache-Control: no-store</c> on <c>/login</c> (RFC 6749 §5.1) and on
 /// every response to an authenticated request, since nothing an account sees belongs in a shared cache.
 /// </summary>
 public static class ResponseHeaders
@@ -17,6 +17,7 @@ public static class ResponseHeaders
                 var http = response.HttpContext;
                 response.Headers[RequestIds.Header] = http.TraceIdentifier;
                 response.Headers.XContentTypeOptions = "nosniff";
+                response.Headers[ApiVersions.Header] = ApiVersions.Served;
                 if (http.User.Identity?.IsAuthenticated == true || http.Request.Path.StartsWithSegments("/login", StringComparison.OrdinalIgnoreCase))
                 {
                     response.Headers.CacheControl = "no-store";

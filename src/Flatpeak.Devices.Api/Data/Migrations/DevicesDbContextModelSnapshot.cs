@@ -209,6 +209,14 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnName("id")
                         .UseCollation("C");
 
+                    b.Property<string>("ApiVersion")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasDefaultValue("2024-08-24")
+                        .HasColumnName("api_version");
+
                     b.Property<string>("Data")
                         .IsRequired()
                         .HasColumnType("json")

@@ -20,6 +20,8 @@ namespace Flatpeak.Devices.Client.Models
 #else
         public string AccountId { get; set; }
 #endif
+        /// <summary>The api_version property</summary>
+        public global::Flatpeak.Devices.Client.Models.EventResponse_api_version? ApiVersion { get; set; }
         /// <summary>The object the event is about, as stored right after the change (for a delete, as it was just before).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -63,6 +65,7 @@ namespace Flatpeak.Devices.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "account_id", n => { AccountId = n.GetStringValue(); } },
+                { "api_version", n => { ApiVersion = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.EventResponse_api_version>(); } },
                 { "data", n => { Data = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data>(global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data.CreateFromDiscriminatorValue); } },
                 { "id", n => { Id = n.GetStringValue(); } },
                 { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
@@ -79,6 +82,7 @@ namespace Flatpeak.Devices.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("account_id", AccountId);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.EventResponse_api_version>("api_version", ApiVersion);
             writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data>("data", Data);
             writer.WriteStringValue("id", Id);
             writer.WriteBoolValue("live_mode", LiveMode);

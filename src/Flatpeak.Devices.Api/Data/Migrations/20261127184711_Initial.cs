@@ -66,6 +66,7 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     object_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     data = table.Column<string>(type: "json", nullable: false),
                     time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    api_version = table.Column<string>(type: "character varying(10)", maxLength: 10, nullable: false, defaultValue: "2024-08-24"),
                     xact_id = table.Column<long>(type: "bigint", nullable: false, defaultValueSql: "(pg_current_xact_id()::text)::bigint")
                 },
                 constraints: table =>

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Flatpeak.Devices.Api.Data.Migrations
 {
     [DbContext(typeof(DevicesDbContext))]
-    [Migration("20261127173133_Initial")]
+    [Migration("20261127184711_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -211,6 +211,14 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("id")
                         .UseCollation("C");
+
+                    b.Property<string>("ApiVersion")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasDefaultValue("2024-08-24")
+                        .HasColumnName("api_version");
 
                     b.Property<string>("Data")
                         .IsRequired()

@@ -1,0 +1,47 @@
+using System.Net;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+
+namespace Flatpeak.Devices.Tests.Versions;
+
+/// <summary>Flatpeak-Version: the one version served is named on every response; any other asked for is refused.</summary>
+public sealed class ApiVersionTests(ApiFixture api) : ApiTest(api)
+{
+    [Fact]
+    public async Task Every_response_names_the_version_served_and_asking_for_it_works()
+    {
+        var (_, client) = await SignInAsync();
+        using var anonymous = Api.Client();
+        using var asked = new HttpRequestMessage(HttpMethod.Post, "/locations") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+        asked.Headers.Add("Flatpeak-Version", "2024-08-24");
+
+        using var created = await client.SendAsync(asked);
+        using var notFound = await client.GetAsync("/devices/dev_000000000000000000000000");
+        using var unauthorized = await anonymous.GetAsync("/devices");
+        using var health = await anonymous.GetAsync("/healthz");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        foreach (var response in new[] { created, notFound, unauthorized, health })
+        {
+            Assert.Equal("2024-08-24", Assert.Single(response.Headers.GetValues("Flatpeak-Version")));
+        }
+    }
+
+    [Theory]
+    [InlineData("2023-01-01")]
+    [InlineData("2024-08-25")]
+    [InlineData("latest")]
+    [InlineData("2024-8-24")]
+    public async Task Any_other_version_is_422_api_version_not_supported_in_the_api_context_and_changes_nothing(string version)
+    {
+        var (_, client) = await SignInAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = new StringContent(CreateDeviceTests.SeedBody(await CreateLocationAsync(client)), System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("Flatpeak-Version", version);
+
+        using var response = await client.SendAsync(request);
+
+        await AssertErrorAsync(response, HttpStatusCode.UnprocessableEntity, "api", "api_version_not_supported", "Flatpeak-Version");
+        Assert.Equal("2024-08-24", Assert.Single(response.Headers.GetValues("Flatpeak-Version")));
+        await AssertNoDevicesAsync();
+    }
+}
