@@ -125,7 +125,7 @@ public static class DeviceEndpoints
     public static async Task<Results<Ok<DeviceResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
         string id, JsonElement body, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
-        // Read as a JsonElement (which refuses duplicate properties as the API's JSON rules say); the filter has checked it is an object.
+        // The body check has refused duplicates and broken JSON, and the patch filter anything but an object.
         var patch = JsonObject.Create(body)!;
         var statements = DeviceStatements.For(db);
         ChangeEvent? change = null;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Flatpeak.Devices.Api.Common.Json;
 
 namespace Flatpeak.Devices.Api.Common;
@@ -75,7 +74,7 @@ public static class HttpLimits
                     }
                 }
 
-                if (media is { IsJson: true } && JsonFault(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } fault)
+                if (media is { IsJson: true } && JsonBodyCheck.Fault(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } fault)
                 {
                     await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, fault.Code, fault.Message, fault.Param);
                     return;
@@ -88,121 +87,6 @@ public static class HttpLimits
 
             await next(http);
         });
-
-    private sealed record Fault(string Code, string Message, string? Param = null);
-
-    /// <summary>
-    /// Why a JSON body cannot be read at all (not JSON, truncated, nested too deep, a property given twice), or null: the
-    /// endpoint reports everything else (types, unknown fields, rules), with the field at fault.
-    /// </summary>
-    private static Fault? JsonFault(ReadOnlySpan<byte> body)
-    {
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ApiJson.MaxDepth });
-        // Per open object: the names seen and its path; per open array: its path and the next index.
-        var objects = new Stack<(HashSet<string> Names, string Path)>();
-        var arrays = new Stack<(string Path, int Next)>();
-        var containers = new Stack<bool>(); // true: object
-        string? property = null;
-        try
-        {
-            while (reader.Read())
-            {
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.PropertyName:
-                        if (!Transcodes(ref reader))
-                        {
-                            return new Fault("body_invalid", "A property name in the request body escapes half of a surrogate pair.");
-                        }
-
-                        property = reader.GetString()!;
-                        if (!objects.Peek().Names.Add(property))
-                        {
-                            var param = Join(objects.Peek().Path, property);
-                            return new Fault("parameter_duplicate", $"The parameter {param} appears more than once.", param);
-                        }
-
-                        continue;
-                    case JsonTokenType.StartObject:
-                        objects.Push((new HashSet<string>(StringComparer.Ordinal), ValuePath(objects, arrays, containers, property)));
-                        containers.Push(true);
-                        break;
-                    case JsonTokenType.StartArray:
-                        arrays.Push((ValuePath(objects, arrays, containers, property), 0));
-                        containers.Push(false);
-                        break;
-                    case JsonTokenType.EndObject:
-                        objects.Pop();
-                        containers.Pop();
-                        break;
-                    case JsonTokenType.EndArray:
-                        arrays.Pop();
-                        containers.Pop();
-                        break;
-                    default:
-                        var path = ValuePath(objects, arrays, containers, property);
-                        if (reader.TokenType == JsonTokenType.String && reader.ValueIsEscaped && !Transcodes(ref reader))
-                        {
-                            var field = path[(path.LastIndexOf('.') + 1)..];
-                            field = field.Contains('[', StringComparison.Ordinal) ? field[..field.IndexOf('[', StringComparison.Ordinal)] : field;
-                            return new Fault(field + "_invalid", $"{path} is not valid text (it escapes half of a surrogate pair).", path);
-                        }
-
-                        break;
-                }
-
-                property = null;
-            }
-
-            return null;
-        }
-        catch (JsonException e) when (e.Message.Contains("maximum configured depth", StringComparison.Ordinal))
-        {
-            return new Fault("body_invalid", $"The request body is nested deeper than {ApiJson.MaxDepth} levels.");
-        }
-        catch (JsonException e)
-        {
-            return new Fault("body_invalid", $"The request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).");
-        }
-    }
-
-    /// <summary>Whether an escaped string is text: "\\ud800" alone escapes half of a surrogate pair, which no string can hold.</summary>
-    private static bool Transcodes(ref Utf8JsonReader reader)
-    {
-        try
-        {
-            _ = reader.GetString();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>The path of the value just read, counting it in its array: "properties.pv_tilt", "locations[1]".</summary>
-    private static string ValuePath(Stack<(HashSet<string> Names, string Path)> objects, Stack<(string Path, int Next)> arrays, Stack<bool> containers, string? property)
-    {
-        if (containers.Count == 0)
-        {
-            return string.Empty;
-        }
-
-        if (containers.Peek())
-        {
-            return Join(objects.Peek().Path, property!);
-        }
-
-        var (path, next) = arrays.Pop();
-        arrays.Push((path, next + 1));
-        return $"{path}[{next}]";
-    }
-
-    private static string Join(string parent, string name)
-    {
-        var shown = name.Length <= 100 ? name : name[..100] + "…";
-        return parent.Length == 0 ? shown : parent + "." + shown;
-    }
 
     private readonly record struct Media(string MediaType, string? Charset, bool IsJson);
 

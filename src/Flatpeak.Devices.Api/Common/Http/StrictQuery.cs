@@ -27,7 +27,7 @@ public static class StrictQuery
                 {
                     if (!allowed.Contains(name))
                     {
-                        var shown = name.Length <= 100 ? name : name[..100] + "…";
+                        var shown = Json.JsonErrors.Shorten(name);
                         return ValueTask.FromResult<object?>(ApiErrors.BadRequest(http, "parameter_unknown",
                             allowed.Count == 0
                                 ? $"Received unknown parameter: {shown}. This operation takes no query parameters."

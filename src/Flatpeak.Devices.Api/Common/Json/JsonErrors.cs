@@ -42,9 +42,11 @@ public static partial class JsonErrors
             return ("body_invalid", "The request body must be a JSON object.", null);
         }
 
-        var field = FieldName().Replace(path[(path.LastIndexOf('.') + 1)..], string.Empty);
-        return ($"{field}_invalid", $"{path} has the wrong JSON type or format.", path);
+        return (InvalidCode(path), $"{path} has the wrong JSON type or format.", path);
     }
+
+    /// <summary>"properties.pv_tilt" → "pv_tilt_invalid"; "locations[1]" → "locations_invalid".</summary>
+    public static string InvalidCode(string path) => FieldName().Replace(path[(path.LastIndexOf('.') + 1)..], string.Empty) + "_invalid";
 
     /// <summary>"$.properties.pv_tilt" → "properties.pv_tilt"; "$.locations[1]" → "locations[1]"; "$" → "".</summary>
     private static string ParamOf(string? jsonPath) =>
@@ -58,9 +60,9 @@ public static partial class JsonErrors
         : path;
 
     /// <summary>A client's property name is echoed back; a long one only in part.</summary>
-    private static string Shorten(string param) => param.Length <= 100 ? param : param[..100] + "…";
+    public static string Shorten(string param) => param.Length <= 100 ? param : param[..100] + "…";
 
-    private static string Join(string parent, string name) => parent.Length == 0 ? name : parent + "." + name;
+    public static string Join(string parent, string name) => parent.Length == 0 ? name : parent + "." + name;
 
     [GeneratedRegex(@"^The JSON property '(?<name>.*)' could not be mapped", RegexOptions.CultureInvariant)]
     private static partial Regex UnmappedProperty();
