@@ -1,6 +1,5 @@
 using System.Net;
 using Flatpeak.Devices.Tests.Infrastructure;
-using Npgsql;
 
 namespace Flatpeak.Devices.Tests.Health;
 
@@ -11,7 +10,7 @@ public sealed class ReadinessTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task Readyz_is_503_while_migrations_are_pending_and_200_once_they_are_applied()
     {
-        var connectionString = await NewDatabaseAsync();
+        var connectionString = await Api.NewDatabaseAsync("ready");
         await using var server = ServiceProcess.StartServer(connectionString, new Dictionary<string, string> { ["Database__MigrateOnStartup"] = "false" });
         using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
 
@@ -27,7 +26,7 @@ public sealed class ReadinessTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task A_first_start_on_an_empty_database_logs_no_error()
     {
-        await using var server = ServiceProcess.StartServer(await NewDatabaseAsync());
+        await using var server = ServiceProcess.StartServer(await Api.NewDatabaseAsync("ready"));
         await server.WaitUntilReadyAsync();
 
         var errors = server.Output.Split('\n').Where(line => line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal));
@@ -52,19 +51,5 @@ public sealed class ReadinessTests(ApiFixture api) : ApiTest(api)
         }
 
         throw new TimeoutException($"The service did not answer /readyz within 60 s:\n{server.Output}");
-    }
-
-    private async Task<string> NewDatabaseAsync()
-    {
-        var database = "ready_" + Guid.NewGuid().ToString("N")[..12];
-        // Not pooled: a pooled connection may be one an outage test has since killed.
-        await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Pooling = false }.ConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        return new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Database = database }.ConnectionString;
     }
 }

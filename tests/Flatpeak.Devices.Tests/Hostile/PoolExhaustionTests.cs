@@ -17,8 +17,7 @@ public sealed class PoolExhaustionTests(ApiFixture api) : ApiTest(api)
         var connectionString = new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { MaxPoolSize = 1, Timeout = 1 }.ConnectionString;
         await using var small = Api.Factory.WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:Postgres", connectionString));
         var account = await CreateAccountAsync();
-        using var client = small.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await Api.LoginAsync(account.AccountId, account.TestKey));
+        using var client = ApiFixture.Client(small, await Api.LoginAsync(account.AccountId, account.TestKey));
 
         // Take the instance's only pooled connection and keep it.
         await using var scope = small.Services.CreateAsyncScope();

@@ -20,9 +20,9 @@ public sealed class RateLimitingTests(ApiFixture api) : ApiTest(api)
         });
         var acme = await CreateAccountAsync("Acme");
         var globex = await CreateAccountAsync("Globex");
-        using var acmeTest = Client(limited, await Api.LoginAsync(acme.AccountId, acme.TestKey));
-        using var acmeLive = Client(limited, await Api.LoginAsync(acme.AccountId, acme.LiveKey));
-        using var globexTest = Client(limited, await Api.LoginAsync(globex.AccountId, globex.TestKey));
+        using var acmeTest = ApiFixture.Client(limited, await Api.LoginAsync(acme.AccountId, acme.TestKey));
+        using var acmeLive = ApiFixture.Client(limited, await Api.LoginAsync(acme.AccountId, acme.LiveKey));
+        using var globexTest = ApiFixture.Client(limited, await Api.LoginAsync(globex.AccountId, globex.TestKey));
 
         for (var i = 0; i < 3; i++)
         {
@@ -40,12 +40,6 @@ public sealed class RateLimitingTests(ApiFixture api) : ApiTest(api)
         await AssertNoLocationsAsync();
     }
 
-    private static HttpClient Client(Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> factory, string token)
-    {
-        var client = factory.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
 
     private async Task AssertNoLocationsAsync() => Assert.Equal(0, await CountMineAsync(db => db.Locations));
 }

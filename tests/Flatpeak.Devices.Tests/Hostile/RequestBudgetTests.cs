@@ -17,8 +17,7 @@ public sealed class RequestBudgetTests(ApiFixture api) : ApiTest(api)
     {
         await using var budgeted = Api.Factory.WithWebHostBuilder(web => web.UseSetting("Database:RequestBudgetSeconds", "1"));
         var account = await CreateAccountAsync();
-        using var client = budgeted.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", await Api.LoginAsync(account.AccountId, account.TestKey));
+        using var client = ApiFixture.Client(budgeted, await Api.LoginAsync(account.AccountId, account.TestKey));
         var location = await CreateLocationAsync(client);
 
         await using var holder = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Pooling = false }.ConnectionString);
@@ -65,8 +64,7 @@ public sealed class RequestBudgetTests(ApiFixture api) : ApiTest(api)
             web.UseSetting("Database:RequestBudgetSeconds", "2");
         });
         var account = await CreateAccountAsync();
-        using var client = silent.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", await Api.LoginAsync(account.AccountId, account.TestKey));
+        using var client = ApiFixture.Client(silent, await Api.LoginAsync(account.AccountId, account.TestKey));
 
         var clock = Stopwatch.StartNew();
         using var response = await client.GetAsync("/devices");

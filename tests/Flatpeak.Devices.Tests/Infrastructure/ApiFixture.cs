@@ -51,15 +51,33 @@ public sealed class ApiFixture : IAsyncLifetime
         }
     }
 
-    public HttpClient Client(string? bearerToken = null)
+    public HttpClient Client(string? bearerToken = null) => Client(Factory, bearerToken);
+
+    /// <summary>A client of <paramref name="factory"/> (this service or a variant of it with other settings), with a bearer token if given.</summary>
+    public static HttpClient Client(WebApplicationFactory<Program> factory, string? bearerToken = null)
     {
-        var client = Factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         if (bearerToken is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
         }
 
         return client;
+    }
+
+    /// <summary>A new, empty database in this run's PostgreSQL, for a service process of its own; returns its connection string.</summary>
+    public async Task<string> NewDatabaseAsync(string prefix)
+    {
+        var database = prefix + "_" + Guid.NewGuid().ToString("N")[..12];
+        // Not pooled: a pooled connection may be one an outage test has since killed.
+        await using (var admin = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { Pooling = false }.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        return new Npgsql.NpgsqlConnectionStringBuilder(Postgres.ConnectionString) { Database = database }.ConnectionString;
     }
 
     /// <summary>Creates an account through the operator command's own code, as an operator would.</summary>

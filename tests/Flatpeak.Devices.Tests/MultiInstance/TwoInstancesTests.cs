@@ -15,16 +15,7 @@ public sealed class TwoInstancesTests(ApiFixture api) : ApiTest(api)
     [Fact]
     public async Task Two_instances_migrate_together_never_collide_on_ids_and_share_idempotency()
     {
-        var database = "multi_" + Guid.NewGuid().ToString("N")[..12];
-        // Not pooled: a pooled connection may be one an outage test has since killed.
-        await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Pooling = false }.ConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        var connectionString = new NpgsqlConnectionStringBuilder(Api.Postgres.ConnectionString) { Database = database }.ConnectionString;
+        var connectionString = await Api.NewDatabaseAsync("multi");
 
         // Both start on an empty database at the same moment: both try to migrate.
         await using var a = ServiceProcess.StartServer(connectionString);
