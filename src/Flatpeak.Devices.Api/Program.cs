@@ -2,6 +2,7 @@ using Flatpeak.Devices.Api.Accounts;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Common.Json;
+using Flatpeak.Devices.Api.Customers;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Devices;
 using Flatpeak.Devices.Api.Events;
@@ -22,6 +23,7 @@ builder.Services
     .AddApiRateLimiting(builder.Configuration)
     .AddDevicesData(builder.Configuration)
     .AddApiDocumentation()
+    .AddCustomers()
     .AddLocations()
     .AddDevices()
     .AddEvents();
@@ -40,6 +42,7 @@ app.UseRequestBodyLimit();
 app.UseRequestBudget();
 app.MapHealth();
 app.MapLogin();
+app.MapCustomers();
 app.MapLocations();
 app.MapDevices();
 app.MapEvents();

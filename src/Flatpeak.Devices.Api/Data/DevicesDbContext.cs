@@ -10,6 +10,7 @@ public sealed class DevicesDbContext(DbContextOptions<DevicesDbContext> options)
 {
     public DbSet<Account> Accounts => Set<Account>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Customers.Customer> Customers => Set<Customers.Customer>();
     public DbSet<Location> Locations => Set<Location>();
     public DbSet<Device> Devices => Set<Device>();
     public DbSet<ApiEvent> Events => Set<ApiEvent>();

@@ -29,12 +29,15 @@ public sealed partial class EntityColumns<TEntity>
         KeyMatches = string.Join(" AND ", key.Select(p => $"{Table}.{p.GetColumnName()} = {Placeholder(p)}"));
         // The advisory lock comes first, and assigns no transaction id: so the writers of one object get their
         // transaction ids (taken by the row lock) in the order they take turns, which is the event feed's order.
-        Lock = $"""
-            SELECT {Table}.* FROM {Table}, pg_advisory_xact_lock(hashtextextended(@c_id::text, 0)) AS writers_take_turns
-            WHERE {KeyMatches}
-            FOR UPDATE OF {Table}
-            """;
+        Lock = LockStatement("FOR NO KEY UPDATE");
+        LockToDelete = LockStatement("FOR UPDATE");
     }
+
+    private string LockStatement(string strength) => $"""
+        SELECT {Table}.* FROM {Table}, pg_advisory_xact_lock(hashtextextended(@c_id::text, 0)) AS writers_take_turns
+        WHERE {KeyMatches}
+        {strength} OF {Table}
+        """;
 
     public string Table { get; }
 
@@ -53,8 +56,13 @@ public sealed partial class EntityColumns<TEntity>
     /// <summary>
     /// Reads one row (by its key parameters) and makes the other writers of that object wait until this transaction
     /// ends: first a transaction-level advisory lock on the object's id, then the row lock.
+    /// The row lock is <c>FOR NO KEY UPDATE</c>, which lets writes that only reference the object
+    /// (<c>FOR KEY SHARE</c>) go on.
     /// </summary>
     public string Lock { get; }
+
+    /// <summary>As <see cref="Lock"/>, with the row lock <c>FOR UPDATE</c>: it waits for every write that references the object.</summary>
+    public string LockToDelete { get; }
 
     public IEnumerable<DbParameter> Parameters(TEntity entity) => Parameters(_properties, entity);
 

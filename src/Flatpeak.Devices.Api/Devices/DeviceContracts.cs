@@ -77,8 +77,6 @@ public sealed record CreateDeviceRequest(
     private static readonly DeviceProperties NoProperties = new(null, null, null, null, null, null, null, null);
 }
 
-public sealed record DeletedDeviceResponse(string Id, string Object, bool LiveMode, bool Deleted);
-
 public sealed record DeviceListQuery(
     [FromQuery(Name = "limit")] string? Limit,
     [FromQuery(Name = "starting_after")] string? StartingAfter,

@@ -8,7 +8,7 @@ namespace Flatpeak.Devices.Api.Devices;
 /// the change and its event (and an idempotent request's response) in one round trip. Column lists and parameters
 /// come from the EF model of <see cref="Device"/>.
 /// </summary>
-public sealed class DeviceStatements
+public sealed class DeviceStatements : IChangeStatements<Device>
 {
     private static DeviceStatements? _current;
 
@@ -58,14 +58,21 @@ public sealed class DeviceStatements
 
     public static DeviceStatements For(DevicesDbContext db) => _current ??= new DeviceStatements(db.Model);
 
-    /// <summary>The index (from 0) of the first of the device's locations that is not a location of its account and mode.</summary>
+    /// <summary>
+    /// The index (from 0) of the first of the device's locations that is not a location of its account and mode. The
+    /// found locations are locked <c>FOR KEY SHARE</c> until the write commits: a location delete (which takes the row
+    /// <c>FOR UPDATE</c>) waits for this write and then sees its device, or this write waits for the delete and then
+    /// does not find the location. Creates at one location do not wait for each other, nor for a patch of the location.
+    /// </summary>
     private const string MissingLocation = """
-        missing AS (
+        found AS (
+            SELECT l.id FROM locations l
+            WHERE l.account_id = @c_account_id::text AND l.live_mode = @c_live_mode::boolean AND l.id = ANY(@c_locations::text[])
+            FOR KEY SHARE
+        ), missing AS (
             SELECT min(wanted.ord)::int - 1 AS index
             FROM unnest(@c_locations::text[]) WITH ORDINALITY AS wanted(id, ord)
-            WHERE NOT EXISTS (
-                SELECT FROM locations l
-                WHERE l.account_id = @c_account_id::text AND l.live_mode = @c_live_mode::boolean AND l.id = wanted.id)
+            WHERE NOT EXISTS (SELECT FROM found WHERE found.id = wanted.id)
         )
         """;
 }

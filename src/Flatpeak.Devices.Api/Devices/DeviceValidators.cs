@@ -45,10 +45,7 @@ public sealed class DeviceListQueryValidator : AbstractValidator<DeviceListQuery
     {
         this.AddPagingRules(ObjectIds.Device);
         RuleFor(q => q.ReferenceId).OptionalIdentifier("reference_id").OverridePropertyName("reference_id");
-        RuleFor(q => q.LocationId)
-            .Must(id => id is null || ObjectIds.IsValid(id, ObjectIds.Location))
-            .WithErrorCode("location_id_invalid").WithMessage("location_id must be a location id ('loc_' and 24 lowercase hex digits).")
-            .OverridePropertyName("location_id");
+        RuleFor(q => q.LocationId).OptionalObjectId("location_id", ObjectIds.Location, "location").OverridePropertyName("location_id");
     }
 }
 

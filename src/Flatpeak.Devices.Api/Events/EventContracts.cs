@@ -7,15 +7,22 @@ namespace Flatpeak.Devices.Api.Events;
 
 public static class EventTypes
 {
+    /// <summary>The objects that have events, by name and id prefix; each has <c>&lt;name&gt;.create|update|delete</c>.</summary>
+    public static readonly IReadOnlyList<(string Name, string IdPrefix)> Objects =
+        [("device", ObjectIds.Device), ("location", ObjectIds.Location), ("customer", ObjectIds.Customer)];
+
+    public static readonly IReadOnlyList<string> Changes = ["create", "update", "delete"];
+
     public const string DeviceCreate = "device.create";
     public const string DeviceUpdate = "device.update";
     public const string DeviceDelete = "device.delete";
-    public const string LocationCreate = "location.create";
 
-    public static readonly IReadOnlyList<string> All = [DeviceCreate, DeviceUpdate, DeviceDelete, LocationCreate];
+    public static readonly IReadOnlyList<string> All = [.. Objects.SelectMany(o => Changes.Select(change => $"{o.Name}.{change}"))];
 
     /// <summary>The kinds of object events are about, by id prefix.</summary>
-    public static readonly IReadOnlyList<string> ObjectPrefixes = [ObjectIds.Device, ObjectIds.Location];
+    public static readonly IReadOnlyList<string> ObjectPrefixes = [.. Objects.Select(o => o.IdPrefix)];
+
+    public static readonly IReadOnlyList<string> ObjectNames = [.. Objects.Select(o => o.Name)];
 }
 
 public sealed record EventResponse(

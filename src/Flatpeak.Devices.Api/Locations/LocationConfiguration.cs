@@ -13,5 +13,9 @@ internal sealed class LocationConfiguration : IEntityTypeConfiguration<Location>
         location.Property(l => l.Id).UseCollation("C");
         location.Property(l => l.AccountId).UseCollation("C");
         location.Property(l => l.ReferenceId).UseCollation("C");
+        location.Property(l => l.CustomerId).UseCollation("C");
+        // The reference_id and customer_id filters, newest first; the second is also a customer's embedded locations.
+        location.HasIndex(l => new { l.AccountId, l.LiveMode, l.ReferenceId, l.Id });
+        location.HasIndex(l => new { l.AccountId, l.LiveMode, l.CustomerId, l.Id });
     }
 }

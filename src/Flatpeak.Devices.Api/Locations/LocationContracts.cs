@@ -11,10 +11,24 @@ public sealed record PostalAddress(
     string? PostCode,
     string? CountryCode);
 
+/// <summary>The writable fields of a location: the body of a create, and what a patch is merged into and validated as.</summary>
 public sealed record CreateLocationRequest(
     string? ReferenceId,
     string? CustomerId,
-    PostalAddress? PostalAddress);
+    PostalAddress? PostalAddress)
+{
+    public void ApplyTo(Location location)
+    {
+        location.ReferenceId = ReferenceId;
+        location.CustomerId = CustomerId;
+        location.AddressLine1 = PostalAddress?.AddressLine1;
+        location.AddressLine2 = PostalAddress?.AddressLine2;
+        location.City = PostalAddress?.City;
+        location.State = PostalAddress?.State;
+        location.PostCode = PostalAddress?.PostCode;
+        location.CountryCode = PostalAddress?.CountryCode;
+    }
+}
 
 public sealed record LocationResponse(
     string Id,
@@ -27,7 +41,7 @@ public sealed record LocationResponse(
     string AccountId,
     DateTimeOffset TimeCreated)
 {
-    public static LocationResponse From(Location location, IEnumerable<string> devices) => new(
+    public static LocationResponse From(Location location, IReadOnlyList<string> devices) => new(
         location.Id,
         "location",
         location.LiveMode,
@@ -36,7 +50,7 @@ public sealed record LocationResponse(
         location is { AddressLine1: null, AddressLine2: null, City: null, State: null, PostCode: null, CountryCode: null }
             ? null
             : new PostalAddress(location.AddressLine1, location.AddressLine2, location.City, location.State, location.PostCode, location.CountryCode),
-        [.. devices],
+        devices,
         location.AccountId,
         location.TimeCreated);
 }
@@ -44,4 +58,6 @@ public sealed record LocationResponse(
 public sealed record LocationListQuery(
     [FromQuery(Name = "limit")] string? Limit,
     [FromQuery(Name = "starting_after")] string? StartingAfter,
-    [FromQuery(Name = "ending_before")] string? EndingBefore) : IPageQuery;
+    [FromQuery(Name = "ending_before")] string? EndingBefore,
+    [FromQuery(Name = "reference_id")] string? ReferenceId,
+    [FromQuery(Name = "customer_id")] string? CustomerId) : IPageQuery;

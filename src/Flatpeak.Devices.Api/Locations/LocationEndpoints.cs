@@ -3,7 +3,6 @@ using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
-using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Idempotency;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -20,30 +19,26 @@ public static class LocationEndpoints
 
     public static IEndpointRouteBuilder MapLocations(this IEndpointRouteBuilder routes)
     {
-        var locations = routes.MapGroup("/locations").WithTags("Locations").RequireAuthorization()
-            .ProducesErrorsOfAuthenticatedEndpoints().WithStrictQuery();
-
-        locations.MapPost("/", Create)
-            .WithName("location_create")
-            .WithSummary("Create a location")
-            .WithValidation<CreateLocationRequest>()
-            .ProducesBodyErrors()
-            .WithIdempotency<CreateLocationRequest>();
-
-        locations.MapGet("/", List)
-            .WithName("location_list")
-            .WithSummary("List locations, newest first")
-            .WithValidation<LocationListQuery>();
-
-        locations.MapGet("/{id}", Get)
-            .WithName("location_get")
-            .WithSummary("Retrieve a location")
-            .ProducesApiError(StatusCodes.Status404NotFound);
-
+        var locations = routes.MapObjectRoutes<CreateLocationRequest, LocationListQuery>("location", "/locations", "Locations", Create, List, Get, Update, Delete);
+        locations.Update.WithDescription("A JSON merge patch: changes only the fields sent, postal_address field by field; null clears a field.");
+        locations.Delete.WithDescription("Refused with 409 location_in_use while any device references the location.");
         return routes;
     }
 
-    public static async Task<Created<LocationResponse>> Create(
+    /// <summary>How the shared write path (<see cref="ObjectWrites"/>) writes a location.</summary>
+    public static readonly ObjectKind<Location, CreateLocationRequest, LocationResponse> Kind = new(
+        "location",
+        "/locations",
+        LocationStatements.For,
+        ApiJsonContext.Default.CreateLocationRequest,
+        ApiJsonContext.Default.LocationResponse,
+        (request, location) => request.ApplyTo(location),
+        LocationResponse.From,
+        async (db, location, ct) =>
+            [.. (await EmbeddedId.ByParentAsync(LocationStatements.DevicesAt(db, location.AccountId, location.LiveMode, [location.Id]), ct))[location.Id]],
+        (http, location, _) => ApiErrors.BadRequest(http, "customer_not_found", $"No such customer: '{location.CustomerId}'.", "customer_id"));
+
+    public static Task<Results<Created<LocationResponse>, BadRequest<ApiError>>> Create(
         CreateLocationRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().TruncateToSeconds();
@@ -52,28 +47,10 @@ public static class LocationEndpoints
             Id = ObjectIds.New(ObjectIds.Location, now),
             AccountId = caller.AccountId,
             LiveMode = caller.LiveMode,
-            ReferenceId = request.ReferenceId,
-            CustomerId = request.CustomerId,
-            AddressLine1 = request.PostalAddress?.AddressLine1,
-            AddressLine2 = request.PostalAddress?.AddressLine2,
-            City = request.PostalAddress?.City,
-            State = request.PostalAddress?.State,
-            PostCode = request.PostalAddress?.PostCode,
-            CountryCode = request.PostalAddress?.CountryCode,
             TimeCreated = now,
         };
-        var response = LocationResponse.From(location, []);
-        var change = new ChangeEvent(caller.AccountId, caller.LiveMode, EventTypes.LocationCreate, JsonSerializer.Serialize(response, ApiJsonContext.Default.LocationResponse), now);
-        var claim = http.Features.Get<IdempotencyClaim>();
-        var path = $"/locations/{location.Id}";
-        var statements = LocationStatements.For(db);
-        await db.WriteOnceAsync(
-            () => change,
-            ct => db.ExecuteChangeAsync<int>(statements.Create, statements.Columns.Parameters(location), change, claim, (StatusCodes.Status201Created, path), ct),
-            inTransaction: false,
-            cancellationToken);
-        claim?.ResponseStored = true;
-        return TypedResults.Created(path, response);
+        request.ApplyTo(location);
+        return ObjectWrites.CreateAsync(Kind, location, now, caller, db, http, cancellationToken);
     }
 
     public static async Task<Results<Ok<LocationResponse>, NotFound<ApiError>>> Get(
@@ -82,36 +59,34 @@ public static class LocationEndpoints
         var location = await db.Locations
             .Where(l => l.Id == id && l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode)
             .SingleOrDefaultAsync(cancellationToken);
-        if (location is null)
-        {
-            return ApiErrors.NotFound(http, "location", id);
-        }
-
-        var devices = await DevicesAtAsync(db, caller, [location.Id], cancellationToken);
-        return TypedResults.Ok(LocationResponse.From(location, devices[location.Id]));
+        return location is null ? ApiErrors.NotFound(http, "location", id) : TypedResults.Ok(await Kind.RespondAsync(db, location, cancellationToken));
     }
 
     public static async Task<Ok<ListResponse<LocationResponse>>> List(
         [AsParameters] LocationListQuery query, Caller caller, DevicesDbContext db, CancellationToken cancellationToken)
     {
-        var page = await db.Locations
-            .Where(l => l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode)
-            .PageAsync(query, cancellationToken);
-        var devices = await DevicesAtAsync(db, caller, [.. page.Items.Select(l => l.Id)], cancellationToken);
-        return TypedResults.Ok(page.ToListResponse("/locations", l => LocationResponse.From(l, devices[l.Id])));
+        var locations = db.Locations.Where(l => l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode);
+        if (query.ReferenceId is not null)
+        {
+            locations = locations.Where(l => l.ReferenceId == query.ReferenceId);
+        }
+
+        if (query.CustomerId is not null)
+        {
+            locations = locations.Where(l => l.CustomerId == query.CustomerId);
+        }
+
+        var page = await locations.PageAsync(query, cancellationToken);
+        var devices = await EmbeddedId.ByParentAsync(
+            LocationStatements.DevicesAt(db, caller.AccountId, caller.LiveMode, [.. page.Items.Select(l => l.Id)]), cancellationToken);
+        return TypedResults.Ok(page.ToListResponse("/locations", l => LocationResponse.From(l, [.. devices[l.Id]])));
     }
 
-    /// <summary>For each location, the ids of the caller's devices that reference it, newest first: one query for a whole page.</summary>
-    private static async Task<ILookup<string, string>> DevicesAtAsync(
-        DevicesDbContext db, Caller caller, List<string> locationIds, CancellationToken cancellationToken)
-    {
-        var devices = await db.Devices
-            .Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.LocationIds.Any(l => locationIds.Contains(l)))
-            .OrderByDescending(d => d.Id)
-            .Select(d => new { d.Id, d.LocationIds })
-            .ToListAsync(cancellationToken);
-        return devices
-            .SelectMany(d => d.LocationIds.Where(locationIds.Contains).Select(l => (Location: l, Device: d.Id)))
-            .ToLookup(x => x.Location, x => x.Device, StringComparer.Ordinal);
-    }
+    public static Task<Results<Ok<LocationResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
+        string id, JsonElement body, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
+        ObjectWrites.UpdateAsync(Kind, id, body, caller, db, http, cancellationToken);
+
+    public static Task<Results<Ok<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> Delete(
+        string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
+        ObjectWrites.DeleteAsync(Kind, id, caller, db, http, cancellationToken);
 }

@@ -9,7 +9,7 @@ public sealed class CreateLocationRequestValidator : AbstractValidator<CreateLoc
     {
         RuleLevelCascadeMode = CascadeMode.Stop;
         RuleFor(r => r.ReferenceId).OptionalIdentifier("reference_id");
-        RuleFor(r => r.CustomerId).OptionalText("customer_id");
+        RuleFor(r => r.CustomerId).OptionalObjectId("customer_id", ObjectIds.Customer, "customer");
         RuleFor(r => r.PostalAddress).SetValidator(new PostalAddressValidator()!).When(r => r.PostalAddress is not null);
     }
 
@@ -33,5 +33,10 @@ public sealed class CreateLocationRequestValidator : AbstractValidator<CreateLoc
 
 public sealed class LocationListQueryValidator : AbstractValidator<LocationListQuery>
 {
-    public LocationListQueryValidator() => this.AddPagingRules(ObjectIds.Location);
+    public LocationListQueryValidator()
+    {
+        this.AddPagingRules(ObjectIds.Location);
+        RuleFor(q => q.ReferenceId).OptionalIdentifier("reference_id").OverridePropertyName("reference_id");
+        RuleFor(q => q.CustomerId).OptionalObjectId("customer_id", ObjectIds.Customer, "customer").OverridePropertyName("customer_id");
+    }
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Devices;
 using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Locations;
@@ -229,7 +230,13 @@ public static class ApiDocumentation
                     parameter.Description = "Only devices at this location.";
                     break;
                 case "reference_id":
-                    parameter.Description = "Only devices with this reference_id.";
+                    parameter.Schema.MinLength = 1;
+                    parameter.Schema.MaxLength = FieldRules.MaxTextLength;
+                    parameter.Description = "Only objects with this reference_id.";
+                    break;
+                case "customer_id":
+                    parameter.Schema.Pattern = IdPattern(ObjectIds.Customer);
+                    parameter.Description = "Only locations of this customer.";
                     break;
                 case "type" or "event_type" when context.ParameterInfo?.Member.DeclaringType == typeof(EventListQuery):
                     parameter.Schema.Enum = [.. EventTypes.All.Select(t => (IOpenApiAny)new OpenApiString(t))];
@@ -239,7 +246,7 @@ public static class ApiDocumentation
                     break;
                 case "object_id":
                     parameter.Schema.Pattern = "^(" + string.Join('|', EventTypes.ObjectPrefixes) + ")_[0-9a-f]{24}$";
-                    parameter.Description = "Only events about this object (a device or location id).";
+                    parameter.Description = $"Only events about this object (an id of a {string.Join(", ", EventTypes.ObjectNames)}).";
                     break;
             }
         }
@@ -285,6 +292,7 @@ public static class ApiDocumentation
                     [
                         context.SchemaGenerator.GenerateSchema(typeof(DeviceResponse), context.SchemaRepository),
                         context.SchemaGenerator.GenerateSchema(typeof(LocationResponse), context.SchemaRepository),
+                        context.SchemaGenerator.GenerateSchema(typeof(Customers.CustomerResponse), context.SchemaRepository),
                     ],
                 };
             }
@@ -299,7 +307,9 @@ public static class ApiDocumentation
             else if (context.Type == typeof(CreateLocationRequest))
             {
                 Text(properties["reference_id"]);
-                Text(properties["customer_id"]);
+                properties["customer_id"].Nullable = true;
+                properties["customer_id"].Pattern = IdPattern(ObjectIds.Customer);
+                properties["customer_id"].Description = "A customer of the same account and mode.";
             }
             else if (context.Type == typeof(PostalAddress))
             {
@@ -316,11 +326,23 @@ public static class ApiDocumentation
                 Enum(properties["object"], ["location"], nullable: false);
                 properties["id"].Pattern = IdPattern(ObjectIds.Location);
                 properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
-                properties["devices"].Items.Pattern = IdPattern(ObjectIds.Device);
+                properties["customer_id"].Pattern = IdPattern(ObjectIds.Customer);
+                EmbeddedIds(properties["devices"], ObjectIds.Device, "devices that reference the location", "GET /devices?location_id=…");
             }
-            else if (context.Type == typeof(DeletedDeviceResponse))
+            else if (context.Type == typeof(Customers.CreateCustomerRequest))
             {
-                Enum(properties["object"], ["device"], nullable: false);
+                Text(properties["reference_id"]);
+            }
+            else if (context.Type == typeof(Customers.CustomerResponse))
+            {
+                Enum(properties["object"], ["customer"], nullable: false);
+                properties["id"].Pattern = IdPattern(ObjectIds.Customer);
+                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
+                EmbeddedIds(properties["locations"], ObjectIds.Location, "locations of the customer", "GET /locations?customer_id=…");
+            }
+            else if (context.Type == typeof(DeletedResponse))
+            {
+                Enum(properties["object"], EventTypes.ObjectNames, nullable: false);
             }
             else if (context.Type.IsGenericType && context.Type.GetGenericTypeDefinition() == typeof(ListResponse<>))
             {
@@ -354,6 +376,13 @@ public static class ApiDocumentation
                     schema.Properties[name] = new OpenApiSchema { Type = "object", AllOf = [reference], Nullable = true };
                 }
             }
+        }
+
+        private static void EmbeddedIds(OpenApiSchema property, string prefix, string what, string fullList)
+        {
+            property.Items.Pattern = IdPattern(prefix);
+            property.MaxItems = EmbeddedId.Max;
+            property.Description = $"The ids of the newest {EmbeddedId.Max} {what}, newest first; all of them: {fullList}.";
         }
 
         /// <summary>Never null, on create or update: a device is always somewhere.</summary>

@@ -16,8 +16,6 @@ namespace Flatpeak.Devices.Tests.Concurrency;
 /// </summary>
 public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-
     [Fact]
     public async Task Deletes_racing_patches_write_one_event_per_answered_change_and_none_for_a_404()
     {
@@ -25,13 +23,13 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         var location = await CreateLocationAsync(client);
         var devices = await CreateDevicesAsync(client, location, 10);
 
-        var answers = await RaceAsync(devices.SelectMany(id =>
+        var answers = await Race.RunAsync(devices.SelectMany(id =>
             Enumerable.Range(0, 8).Select(i => (Id: id, Request: i < 2
                 ? new HttpRequestMessage(HttpMethod.Delete, $"/devices/{id}")
-                : Patch(id, $$"""{"model_name":"race-{{i}}"}"""))))
+                : PatchDevice(id, $$"""{"model_name":"race-{{i}}"}"""))))
             .Select(r => (r.Id, r.Request.Method, Send: (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(r.Request)))));
 
-        var events = await EventsAsync();
+        var events = await StoredEventsAsync();
         foreach (var id in devices)
         {
             var mine = answers.Where(a => a.Id == id).ToList();
@@ -59,11 +57,11 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         var location = await CreateLocationAsync(client);
         var devices = await CreateDevicesAsync(client, location, 6);
 
-        var answers = await RaceAsync(devices.SelectMany(id => Enumerable.Range(0, 12).Select(i =>
-            (id, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(Patch(id, $$"""{"model_name":"value-{{i}}"}""")))))));
+        var answers = await Race.RunAsync(devices.SelectMany(id => Enumerable.Range(0, 12).Select(i =>
+            (id, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(PatchDevice(id, $$"""{"model_name":"value-{{i}}"}""")))))));
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
-        var events = await EventsAsync();
+        var events = await StoredEventsAsync();
         foreach (var id in devices)
         {
             using var get = await client.GetAsync($"/devices/{id}");
@@ -93,7 +91,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
             """{"properties":{"pv_forecasts_enabled":true}}""", """{"properties":{"install_date":"2024-01-02T03:04:05Z"}}""",
         ];
 
-        var answers = await RaceAsync(patches.Select(p => (id, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(Patch(id, p))))));
+        var answers = await Race.RunAsync(patches.Select(p => (id, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(PatchDevice(id, p))))));
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
         using var get = await client.GetAsync($"/devices/{id}");
@@ -113,7 +111,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         Assert.Equal("2024-01-02T03:04:05Z", properties.GetProperty("install_date").GetString());
 
         // The events are a chain: each adds exactly one field to the state before it, and each answer is one of them.
-        var updates = (await EventsAsync()).Where(e => e.Type == EventTypes.DeviceUpdate).Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
+        var updates = (await StoredEventsAsync()).Where(e => e.Type == EventTypes.DeviceUpdate).Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
         Assert.Equal(patches.Length, updates.Count);
         Assert.True(JsonElement.DeepEquals(stored, updates[^1]));
         for (var i = 0; i < updates.Count; i++)
@@ -131,14 +129,14 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         var location = await CreateLocationAsync(client);
         using var first = await client.GetAsync("/events?limit=1");
         var cursor = (await ReadJsonAsync(first)).GetProperty("data")[0].GetProperty("id").GetString()!;
-        using var deadline = new CancellationTokenSource(Deadline);
+        using var deadline = new CancellationTokenSource(Race.Deadline);
 
         var writers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
         {
             for (var i = 0; i < 15; i++)
             {
                 var id = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString();
-                using var patch = await client.SendAsync(Patch(id!, $$"""{"model_name":"w{{w}}-{{i}}"}"""), deadline.Token);
+                using var patch = await client.SendAsync(PatchDevice(id!, $$"""{"model_name":"w{{w}}-{{i}}"}"""), deadline.Token);
                 Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
             }
         })).ToList();
@@ -179,7 +177,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
 
         await allWritten;
         Assert.Equal(received.Count, received.Distinct(StringComparer.Ordinal).Count());
-        var stored = (await EventsAsync()).Select(e => e.Id).ToList();
+        var stored = (await StoredEventsAsync()).Select(e => e.Id).ToList();
         // Everything after the first event (the location's create): 16 writers x 15 x (create + update).
         Assert.Equal(16 * 15 * 2, received.Count);
         Assert.Equal(stored.Skip(1).Order(StringComparer.Ordinal), received.Order(StringComparer.Ordinal));
@@ -192,8 +190,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         + (device.GetProperty("reference_id").GetString() == "R2" ? 1 : 0)
         + device.GetProperty("properties").EnumerateObject().Count(p => p.Value.ValueKind != JsonValueKind.Null);
 
-    private static HttpRequestMessage Patch(string id, string json) =>
-        new(HttpMethod.Patch, $"/devices/{id}") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+    private static HttpRequestMessage PatchDevice(string id, string json) => Patch($"/devices/{id}", json);
 
     private static async Task<List<string>> CreateDevicesAsync(HttpClient client, string location, int count)
     {
@@ -204,32 +201,6 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         }
 
         return ids;
-    }
-
-    /// <summary>Starts every request at once (as far as the thread pool allows) and collects each answer, within the deadline.</summary>
-    private static async Task<List<(string Id, HttpMethod Method, HttpStatusCode Status, JsonElement Body)>> RaceAsync(
-        IEnumerable<(string Id, HttpMethod Method, Func<Task<HttpResponseMessage>> Send)> requests)
-    {
-        using var start = new SemaphoreSlim(0);
-        var list = requests.ToList();
-        var running = list.Select(r => Task.Run(async () =>
-        {
-            await start.WaitAsync();
-            using var response = await r.Send();
-            return (r.Id, r.Method, response.StatusCode, await ReadJsonAsync(response));
-        })).ToList();
-        start.Release(list.Count);
-        var all = Task.WhenAll(running);
-        Assert.True(await Task.WhenAny(all, Task.Delay(Deadline)) == all, $"the {list.Count} racing requests did not all finish within {Deadline}");
-        return [.. await all];
-    }
-
-    /// <summary>Every stored event of this test's accounts, in the feed's order (oldest first), read from the database itself.</summary>
-    private async Task<List<Flatpeak.Devices.Api.Events.ApiEvent>> EventsAsync()
-    {
-        await using var scope = Api.Factory.Services.CreateAsyncScope();
-        return await Mine(scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Events)
-            .OrderBy(e => e.TransactionId).ThenBy(e => e.Id).ToListAsync();
     }
 
     private Task<int> CountAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)

@@ -151,13 +151,6 @@ public sealed class DeviceListTests(ApiFixture api) : ApiTest(api)
         return ids;
     }
 
-    private static async Task<List<string>> ListIdsAsync(HttpClient client, string url)
-    {
-        using var response = await client.GetAsync(url);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return Ids(await ReadJsonAsync(response));
-    }
-
     private static List<string> Ids(JsonElement list) =>
         [.. list.GetProperty("data").EnumerateArray().Select(d => d.GetProperty("id").GetString()!)];
 }

@@ -51,6 +51,14 @@ public abstract class ApiTest(ApiFixture api)
         return set.Where(row => mine.Contains(EF.Property<string>(row, "AccountId")));
     }
 
+    /// <summary>Every stored event of this test's accounts, in the feed's order (oldest first), read from the database itself.</summary>
+    protected async Task<List<Flatpeak.Devices.Api.Events.ApiEvent>> StoredEventsAsync()
+    {
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        return await Mine(scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Events)
+            .OrderBy(e => e.TransactionId).ThenBy(e => e.Id).ToListAsync();
+    }
+
     /// <summary>A fresh account and a client logged in with its key of the given mode.</summary>
     protected async Task<(AccountCreated Account, HttpClient Client)> SignInAsync(bool liveMode = false, string name = "Acme")
     {
@@ -65,6 +73,24 @@ public abstract class ApiTest(ApiFixture api)
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
     }
+
+    protected static async Task<string> CreateCustomerAsync(HttpClient client, string body = "{}")
+    {
+        using var response = await PostJsonAsync(client, "/customers", body);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
+    }
+
+    /// <summary>The ids of one page of a list endpoint, in the order given.</summary>
+    protected static async Task<List<string>> ListIdsAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return [.. (await ReadJsonAsync(response)).GetProperty("data").EnumerateArray().Select(o => o.GetProperty("id").GetString()!)];
+    }
+
+    protected static HttpRequestMessage Patch(string path, string json) =>
+        new(HttpMethod.Patch, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
 
     protected static async Task<JsonElement> CreateDeviceAsync(HttpClient client, string body)
     {

@@ -7,10 +7,10 @@ namespace Flatpeak.Devices.Tests.Locations;
 
 public sealed class LocationTests(ApiFixture api) : ApiTest(api)
 {
-    private const string FullLocation = """
+    private static string FullLocation(string customerId) => $$"""
         {
           "reference_id": "HOME-1",
-          "customer_id": "CUS-42",
+          "customer_id": "{{customerId}}",
           "postal_address": {
             "address_line1": "1 Energy Way",
             "address_line2": "Flat 2",
@@ -27,7 +27,10 @@ public sealed class LocationTests(ApiFixture api) : ApiTest(api)
     {
         var (account, client) = await SignInAsync();
 
-        using var created = await PostJsonAsync(client, "/locations", FullLocation);
+        using var customer = await PostJsonAsync(client, "/customers", """{"reference_id":"CUS-42"}""");
+        var customerId = (await ReadJsonAsync(customer)).GetProperty("id").GetString()!;
+
+        using var created = await PostJsonAsync(client, "/locations", FullLocation(customerId));
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var location = await ReadJsonAsync(created);
@@ -47,7 +50,7 @@ public sealed class LocationTests(ApiFixture api) : ApiTest(api)
             Assert.Equal("location", body.GetProperty("object").GetString());
             Assert.False(body.GetProperty("live_mode").GetBoolean());
             Assert.Equal("HOME-1", body.GetProperty("reference_id").GetString());
-            Assert.Equal("CUS-42", body.GetProperty("customer_id").GetString());
+            Assert.Equal(customerId, body.GetProperty("customer_id").GetString());
             Assert.Equal(account.AccountId, body.GetProperty("account_id").GetString());
             Assert.Empty(body.GetProperty("devices").EnumerateArray());
             Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", body.GetProperty("time_created").GetString());

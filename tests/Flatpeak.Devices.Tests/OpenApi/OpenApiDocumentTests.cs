@@ -94,6 +94,13 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
             "POST /locations location_create 201 400 401 409 413 415 422 429 500 503",
             "GET /locations location_list 200 400 401 429 500 503",
             "GET /locations/{id} location_get 200 400 401 404 429 500 503",
+            "PATCH /locations/{id} location_update 200 400 401 404 413 415 429 500 503",
+            "DELETE /locations/{id} location_delete 200 400 401 404 409 429 500 503",
+            "POST /customers customer_create 201 400 401 409 413 415 422 429 500 503",
+            "GET /customers customer_list 200 400 401 429 500 503",
+            "GET /customers/{id} customer_get 200 400 401 404 429 500 503",
+            "PATCH /customers/{id} customer_update 200 400 401 404 413 415 429 500 503",
+            "DELETE /customers/{id} customer_delete 200 400 401 404 409 429 500 503",
             "GET /events event_list 200 400 401 429 500 503",
             "GET /events/{id} event_get 200 400 401 404 429 500 503",
             "GET /healthz health_live 200 400",
@@ -106,6 +113,12 @@ public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
 
         var listParameters = paths.GetProperty("/devices").GetProperty("get").GetProperty("parameters").EnumerateArray().ToList();
         Assert.Equal(["limit", "starting_after", "ending_before", "reference_id", "location_id"], listParameters.Select(p => p.GetProperty("name").GetString()));
+        Assert.Equal(
+            ["limit", "starting_after", "ending_before", "reference_id", "customer_id"],
+            paths.GetProperty("/locations").GetProperty("get").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        Assert.Equal(
+            ["limit", "starting_after", "ending_before", "reference_id"],
+            paths.GetProperty("/customers").GetProperty("get").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
         var limit = listParameters[0].GetProperty("schema");
         Assert.Equal("integer", limit.GetProperty("type").GetString());
         Assert.Equal(1, limit.GetProperty("minimum").GetInt32());

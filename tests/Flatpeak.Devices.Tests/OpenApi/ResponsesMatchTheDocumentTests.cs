@@ -78,8 +78,36 @@ public sealed class ResponsesMatchTheDocumentTests(ApiFixture api) : ApiTest(api
         await Check("GET", "/events/{id}", await client.GetAsync($"/events/{events.GetProperty("data")[0].GetProperty("id").GetString()}"));
         await Check("GET", "/events/{id}", await client.GetAsync("/events/evt_000000000000000000000000"));
         await Check("GET", "/events", await client.GetAsync("/events?type=device.boom"));
+        await Check("DELETE", "/locations/{id}", await client.DeleteAsync($"/locations/{locationId}"));
         await Check("DELETE", "/devices/{id}", await client.DeleteAsync($"/devices/{deviceId}"));
         await Check("DELETE", "/devices/{id}", await client.DeleteAsync($"/devices/{deviceId}"));
+
+        var customer = await Check("POST", "/customers", await client.PostAsync("/customers", Json("""{"reference_id":"CUS-1"}""")));
+        var customerId = customer.GetProperty("id").GetString()!;
+        var emptyCustomer = await Check("POST", "/customers", await client.PostAsync("/customers", Json("{}")));
+        Assert.Equal(JsonValueKind.Null, emptyCustomer.GetProperty("reference_id").ValueKind);
+        await Check("POST", "/customers", await client.PostAsync("/customers", Json("""{"reference_id":""}""")));
+        var home = (await Check("POST", "/locations", await client.PostAsync("/locations", Json("{}")))).GetProperty("id").GetString()!;
+        await Check("PATCH", "/locations/{id}", await client.PatchAsync($"/locations/{home}", Json($$$"""{"customer_id":"{{{customerId}}}","postal_address":{"city":"Leeds"}}""")));
+        await Check("PATCH", "/locations/{id}", await client.PatchAsync($"/locations/{locationId}", Json("""{"customer_id":"cus_000000000000000000000000"}""")));
+        await Check("PATCH", "/locations/{id}", await client.PatchAsync("/locations/loc_000000000000000000000000", Json("{}")));
+        await Check("GET", "/locations", await client.GetAsync($"/locations?customer_id={customerId}"));
+        await Check("GET", "/customers/{id}", await client.GetAsync($"/customers/{customerId}"));
+        await Check("GET", "/customers/{id}", await client.GetAsync("/customers/cus_000000000000000000000000"));
+        await Check("GET", "/customers", await client.GetAsync("/customers?reference_id=CUS-1"));
+        await Check("GET", "/customers", await client.GetAsync("/customers?limit=101"));
+        await Check("PATCH", "/customers/{id}", await client.PatchAsync($"/customers/{customerId}", Json("""{"reference_id":null}""")));
+        await Check("PATCH", "/customers/{id}", await client.PatchAsync($"/customers/{customerId}", Json("""{"reference_id":5}""")));
+        await Check("PATCH", "/customers/{id}", await client.PatchAsync("/customers/cus_000000000000000000000000", Json("{}")));
+        await Check("DELETE", "/customers/{id}", await client.DeleteAsync($"/customers/{customerId}"));
+        await Check("DELETE", "/locations/{id}", await client.DeleteAsync($"/locations/{home}"));
+        await Check("DELETE", "/locations/{id}", await client.DeleteAsync($"/locations/{home}"));
+        await Check("DELETE", "/customers/{id}", await client.DeleteAsync($"/customers/{customerId}"));
+        await Check("DELETE", "/customers/{id}", await client.DeleteAsync($"/customers/{customerId}"));
+        var allEvents = await Check("GET", "/events", await client.GetAsync("/events?limit=100"));
+        Assert.Equal(
+            ["customer.create", "customer.delete", "customer.update", "device.create", "device.delete", "device.update", "location.create", "location.delete", "location.update"],
+            allEvents.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("type").GetString()).Distinct().Order(StringComparer.Ordinal));
 
         // Every operation of the document was exercised at least once.
         var operations = document.GetProperty("paths").EnumerateObject()

@@ -42,6 +42,9 @@ public static class ApiErrors
     public static NotFound<ApiError> NotFound(HttpContext http, string objectName, string id) =>
         TypedResults.NotFound(Create(http, StatusCodes.Status404NotFound, objectName + "_not_found", $"No such {objectName}: '{id}'", "id"));
 
+    public static Conflict<ApiError> Conflict(HttpContext http, string code, string message) =>
+        TypedResults.Conflict(Create(http, StatusCodes.Status409Conflict, code, message, "id"));
+
     /// <summary>Writes an error outside a handler: middleware, authentication, exception handling.</summary>
     public static Task WriteAsync(HttpContext http, int status, string code, string message, string? param = null)
     {

@@ -13,6 +13,7 @@ public sealed class ObjectIds(TimeProvider time)
     public const string Account = "acc";
     public const string Location = "loc";
     public const string Device = "dev";
+    public const string Customer = "cus";
     public const string Event = "evt";
     public const string Request = "req";
 

@@ -23,6 +23,11 @@ public static class FieldRules
     public static IRuleBuilderOptions<T, string?> OptionalIdentifier<T>(this IRuleBuilder<T, string?> rule, string wireName) =>
         rule.Must(t => t is null || Validation.IsCleanIdentifier(t)).WithErrorCode(Invalid(wireName)).WithMessage(IdentifierMessage(wireName));
 
+    /// <summary>An id of the named kind of object (<c>prefix_</c> and 24 lowercase hex digits), when given.</summary>
+    public static IRuleBuilderOptions<T, string?> OptionalObjectId<T>(this IRuleBuilder<T, string?> rule, string wireName, string prefix, string objectName) =>
+        rule.Must(id => id is null || ObjectIds.IsValid(id, prefix)).WithErrorCode(Invalid(wireName))
+            .WithMessage($"{wireName} must be a{(objectName[0] is 'a' or 'e' or 'i' or 'o' or 'u' ? "n" : "")} {objectName} id ('{prefix}_' and 24 lowercase hex digits).");
+
     public static IRuleBuilderOptions<T, double?> InRange<T>(this IRuleBuilder<T, double?> rule, string wireName, NumberRange range) =>
         rule.Must(v => v is null || range.Contains(v.Value)).WithErrorCode(Invalid(wireName))
             .WithMessage($"{wireName} must be {range}.");

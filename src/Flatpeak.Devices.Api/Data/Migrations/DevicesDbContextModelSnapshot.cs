@@ -93,6 +93,40 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.ToTable("api_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Flatpeak.Devices.Api.Customers.Customer", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("Id")
+                        .HasColumnType("text")
+                        .HasColumnName("id")
+                        .UseCollation("C");
+
+                    b.Property<string>("ReferenceId")
+                        .HasColumnType("text")
+                        .HasColumnName("reference_id")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.HasKey("AccountId", "LiveMode", "Id")
+                        .HasName("pk_customers");
+
+                    b.HasIndex("AccountId", "LiveMode", "ReferenceId", "Id")
+                        .HasDatabaseName("ix_customers_account_id_live_mode_reference_id_id");
+
+                    b.ToTable("customers", (string)null);
+                });
+
             modelBuilder.Entity("Flatpeak.Devices.Api.Devices.Device", b =>
                 {
                     b.Property<string>("AccountId")
@@ -341,7 +375,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
                     b.Property<string>("CustomerId")
                         .HasColumnType("text")
-                        .HasColumnName("customer_id");
+                        .HasColumnName("customer_id")
+                        .UseCollation("C");
 
                     b.Property<string>("PostCode")
                         .HasColumnType("text")
@@ -362,6 +397,12 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
                     b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_locations");
+
+                    b.HasIndex("AccountId", "LiveMode", "CustomerId", "Id")
+                        .HasDatabaseName("ix_locations_account_id_live_mode_customer_id_id");
+
+                    b.HasIndex("AccountId", "LiveMode", "ReferenceId", "Id")
+                        .HasDatabaseName("ix_locations_account_id_live_mode_reference_id_id");
 
                     b.ToTable("locations", (string)null);
                 });

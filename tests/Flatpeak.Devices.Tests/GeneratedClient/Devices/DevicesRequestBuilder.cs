@@ -197,7 +197,7 @@ namespace Flatpeak.Devices.Client.Devices
             [QueryParameter("location_id")]
             public string LocationId { get; set; }
 #endif
-            /// <summary>Only devices with this reference_id.</summary>
+            /// <summary>Only objects with this reference_id.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
             [QueryParameter("reference_id")]

@@ -127,7 +127,7 @@ namespace Flatpeak.Devices.Client.Events
             /// <summary>How many objects to return, 1 to 100.</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
-            /// <summary>Only events about this object (a device or location id).</summary>
+            /// <summary>Only events about this object (an id of a device, location, customer).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
             [QueryParameter("object_id")]

@@ -24,5 +24,25 @@ namespace Flatpeak.Devices.Client.Events
         #pragma warning disable CS1591
         LocationCreate,
         #pragma warning restore CS1591
+        [EnumMember(Value = "location.update")]
+        #pragma warning disable CS1591
+        LocationUpdate,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "location.delete")]
+        #pragma warning disable CS1591
+        LocationDelete,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "customer.create")]
+        #pragma warning disable CS1591
+        CustomerCreate,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "customer.update")]
+        #pragma warning disable CS1591
+        CustomerUpdate,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "customer.delete")]
+        #pragma warning disable CS1591
+        CustomerDelete,
+        #pragma warning restore CS1591
     }
 }

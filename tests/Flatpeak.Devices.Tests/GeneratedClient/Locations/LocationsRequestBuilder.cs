@@ -35,7 +35,7 @@ namespace Flatpeak.Devices.Client.Locations
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public LocationsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/locations{?ending_before*,limit*,starting_after*}", pathParameters)
+        public LocationsRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/locations{?customer_id*,ending_before*,limit*,reference_id*,starting_after*}", pathParameters)
         {
         }
         /// <summary>
@@ -43,7 +43,7 @@ namespace Flatpeak.Devices.Client.Locations
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public LocationsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/locations{?ending_before*,limit*,starting_after*}", rawUrl)
+        public LocationsRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/locations{?customer_id*,ending_before*,limit*,reference_id*,starting_after*}", rawUrl)
         {
         }
         /// <summary>
@@ -174,6 +174,16 @@ namespace Flatpeak.Devices.Client.Locations
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class LocationsRequestBuilderGetQueryParameters 
         {
+            /// <summary>Only locations of this customer.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            [QueryParameter("customer_id")]
+            public string? CustomerId { get; set; }
+#nullable restore
+#else
+            [QueryParameter("customer_id")]
+            public string CustomerId { get; set; }
+#endif
             /// <summary>An object id: return the objects created after it (the previous page). Not with starting_after.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -187,6 +197,16 @@ namespace Flatpeak.Devices.Client.Locations
             /// <summary>How many objects to return, 1 to 100.</summary>
             [QueryParameter("limit")]
             public int? Limit { get; set; }
+            /// <summary>Only objects with this reference_id.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            [QueryParameter("reference_id")]
+            public string? ReferenceId { get; set; }
+#nullable restore
+#else
+            [QueryParameter("reference_id")]
+            public string ReferenceId { get; set; }
+#endif
             /// <summary>An object id: return the objects created before it (the next page). Not with ending_before.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -12,7 +12,7 @@ namespace Flatpeak.Devices.Client.Models
     public partial class CreateLocationRequest : IParsable
     #pragma warning restore CS1591
     {
-        /// <summary>The customer_id property</summary>
+        /// <summary>A customer of the same account and mode.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public string? CustomerId { get; set; }

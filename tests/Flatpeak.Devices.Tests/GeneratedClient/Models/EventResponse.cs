@@ -91,11 +91,19 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.EventResponse_type>("type", Type);
         }
         /// <summary>
-        /// Composed type wrapper for classes <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/>, <see cref="global::Flatpeak.Devices.Client.Models.LocationResponse"/>
+        /// Composed type wrapper for classes <see cref="global::Flatpeak.Devices.Client.Models.CustomerResponse"/>, <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/>, <see cref="global::Flatpeak.Devices.Client.Models.LocationResponse"/>
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class EventResponse_data : IComposedTypeWrapper, IParsable
         {
+            /// <summary>Composed type representation for type <see cref="global::Flatpeak.Devices.Client.Models.CustomerResponse"/></summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            public global::Flatpeak.Devices.Client.Models.CustomerResponse? CustomerResponse { get; set; }
+#nullable restore
+#else
+            public global::Flatpeak.Devices.Client.Models.CustomerResponse CustomerResponse { get; set; }
+#endif
             /// <summary>Composed type representation for type <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/></summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -122,7 +130,11 @@ namespace Flatpeak.Devices.Client.Models
                 if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
                 var mappingValue = parseNode.GetChildNode("")?.GetStringValue();
                 var result = new global::Flatpeak.Devices.Client.Models.EventResponse.EventResponse_data();
-                if("DeviceResponse".Equals(mappingValue, StringComparison.OrdinalIgnoreCase))
+                if("CustomerResponse".Equals(mappingValue, StringComparison.OrdinalIgnoreCase))
+                {
+                    result.CustomerResponse = new global::Flatpeak.Devices.Client.Models.CustomerResponse();
+                }
+                else if("DeviceResponse".Equals(mappingValue, StringComparison.OrdinalIgnoreCase))
                 {
                     result.DeviceResponse = new global::Flatpeak.Devices.Client.Models.DeviceResponse();
                 }
@@ -138,7 +150,11 @@ namespace Flatpeak.Devices.Client.Models
             /// <returns>A IDictionary&lt;string, Action&lt;IParseNode&gt;&gt;</returns>
             public virtual IDictionary<string, Action<IParseNode>> GetFieldDeserializers()
             {
-                if(DeviceResponse != null)
+                if(CustomerResponse != null)
+                {
+                    return CustomerResponse.GetFieldDeserializers();
+                }
+                else if(DeviceResponse != null)
                 {
                     return DeviceResponse.GetFieldDeserializers();
                 }
@@ -155,7 +171,11 @@ namespace Flatpeak.Devices.Client.Models
             public virtual void Serialize(ISerializationWriter writer)
             {
                 if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
-                if(DeviceResponse != null)
+                if(CustomerResponse != null)
+                {
+                    writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.CustomerResponse>(null, CustomerResponse);
+                }
+                else if(DeviceResponse != null)
                 {
                     writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.DeviceResponse>(null, DeviceResponse);
                 }

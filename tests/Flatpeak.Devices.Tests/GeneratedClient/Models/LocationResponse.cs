@@ -28,7 +28,7 @@ namespace Flatpeak.Devices.Client.Models
 #else
         public string CustomerId { get; set; }
 #endif
-        /// <summary>The devices property</summary>
+        /// <summary>The ids of the newest 100 devices that reference the location, newest first; all of them: GET /devices?location_id=….</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
         public List<string>? Devices { get; set; }

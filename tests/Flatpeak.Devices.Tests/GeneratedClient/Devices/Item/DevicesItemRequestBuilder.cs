@@ -36,7 +36,7 @@ namespace Flatpeak.Devices.Client.Devices.Item
         /// <summary>
         /// Delete a device
         /// </summary>
-        /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse"/></returns>
+        /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.DeletedResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
@@ -47,11 +47,11 @@ namespace Flatpeak.Devices.Client.Devices.Item
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public async Task<global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse?> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::Flatpeak.Devices.Client.Models.DeletedResponse?> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #nullable restore
 #else
-        public async Task<global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        public async Task<global::Flatpeak.Devices.Client.Models.DeletedResponse> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
         {
 #endif
             var requestInfo = ToDeleteRequestInformation(requestConfiguration);
@@ -64,7 +64,7 @@ namespace Flatpeak.Devices.Client.Devices.Item
                 { "500", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "503", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
             };
-            return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
+            return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.DeletedResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.DeletedResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
         /// Retrieve a device
@@ -100,7 +100,7 @@ namespace Flatpeak.Devices.Client.Devices.Item
             return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.DeviceResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.DeviceResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Changes only the fields sent; null clears an optional field.
+        /// A JSON merge patch: changes only the fields sent; null clears an optional field.
         /// </summary>
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/></returns>
         /// <param name="body">A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.</param>
@@ -177,7 +177,7 @@ namespace Flatpeak.Devices.Client.Devices.Item
             return requestInfo;
         }
         /// <summary>
-        /// Changes only the fields sent; null clears an optional field.
+        /// A JSON merge patch: changes only the fields sent; null clears an optional field.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.</param>

@@ -34,6 +34,41 @@ namespace Flatpeak.Devices.Client.Locations.Item
         {
         }
         /// <summary>
+        /// Refused with 409 location_in_use while any device references the location.
+        /// </summary>
+        /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.DeletedResponse"/></returns>
+        /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 401 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 404 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 409 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 429 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 500 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 503 status code</exception>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public async Task<global::Flatpeak.Devices.Client.Models.DeletedResponse?> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#nullable restore
+#else
+        public async Task<global::Flatpeak.Devices.Client.Models.DeletedResponse> DeleteAsync(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#endif
+            var requestInfo = ToDeleteRequestInformation(requestConfiguration);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "401", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "404", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "409", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "429", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "500", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "503", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.DeletedResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.DeletedResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
+        }
+        /// <summary>
         /// Retrieve a location
         /// </summary>
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.LocationResponse"/></returns>
@@ -67,6 +102,64 @@ namespace Flatpeak.Devices.Client.Locations.Item
             return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.LocationResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.LocationResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
+        /// A JSON merge patch: changes only the fields sent, postal_address field by field; null clears a field.
+        /// </summary>
+        /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.LocationResponse"/></returns>
+        /// <param name="body">A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.</param>
+        /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 401 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 404 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 413 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 415 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 429 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 500 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 503 status code</exception>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public async Task<global::Flatpeak.Devices.Client.Models.LocationResponse?> PatchAsync(global::Flatpeak.Devices.Client.Models.UpdateLocationRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#nullable restore
+#else
+        public async Task<global::Flatpeak.Devices.Client.Models.LocationResponse> PatchAsync(global::Flatpeak.Devices.Client.Models.UpdateLocationRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#endif
+            if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
+            var requestInfo = ToPatchRequestInformation(body, requestConfiguration);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "401", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "404", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "413", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "415", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "429", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "500", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "503", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.LocationResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.LocationResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
+        }
+        /// <summary>
+        /// Refused with 409 location_in_use while any device references the location.
+        /// </summary>
+        /// <returns>A <see cref="RequestInformation"/></returns>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public RequestInformation ToDeleteRequestInformation(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
+        {
+#nullable restore
+#else
+        public RequestInformation ToDeleteRequestInformation(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
+        {
+#endif
+            var requestInfo = new RequestInformation(Method.DELETE, UrlTemplate, PathParameters);
+            requestInfo.Configure(requestConfiguration);
+            requestInfo.Headers.TryAdd("Accept", "application/json");
+            return requestInfo;
+        }
+        /// <summary>
         /// Retrieve a location
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
@@ -83,6 +176,28 @@ namespace Flatpeak.Devices.Client.Locations.Item
             var requestInfo = new RequestInformation(Method.GET, UrlTemplate, PathParameters);
             requestInfo.Configure(requestConfiguration);
             requestInfo.Headers.TryAdd("Accept", "application/json");
+            return requestInfo;
+        }
+        /// <summary>
+        /// A JSON merge patch: changes only the fields sent, postal_address field by field; null clears a field.
+        /// </summary>
+        /// <returns>A <see cref="RequestInformation"/></returns>
+        /// <param name="body">A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.</param>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public RequestInformation ToPatchRequestInformation(global::Flatpeak.Devices.Client.Models.UpdateLocationRequest body, Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
+        {
+#nullable restore
+#else
+        public RequestInformation ToPatchRequestInformation(global::Flatpeak.Devices.Client.Models.UpdateLocationRequest body, Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
+        {
+#endif
+            if(ReferenceEquals(body, null)) throw new ArgumentNullException(nameof(body));
+            var requestInfo = new RequestInformation(Method.PATCH, UrlTemplate, PathParameters);
+            requestInfo.Configure(requestConfiguration);
+            requestInfo.Headers.TryAdd("Accept", "application/json");
+            requestInfo.SetContentFromParsable(RequestAdapter, "application/json", body);
             return requestInfo;
         }
         /// <summary>

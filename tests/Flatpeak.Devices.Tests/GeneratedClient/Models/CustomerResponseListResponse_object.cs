@@ -5,12 +5,12 @@ namespace Flatpeak.Devices.Client.Models
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     #pragma warning disable CS1591
-    public enum DeletedDeviceResponse_object
+    public enum CustomerResponseListResponse_object
     #pragma warning restore CS1591
     {
-        [EnumMember(Value = "device")]
+        [EnumMember(Value = "list")]
         #pragma warning disable CS1591
-        Device,
+        List,
         #pragma warning restore CS1591
     }
 }

@@ -7,34 +7,29 @@ using System.IO;
 using System;
 namespace Flatpeak.Devices.Client.Models
 {
+    /// <summary>
+    /// A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
-    public partial class DeletedDeviceResponse : IParsable
-    #pragma warning restore CS1591
+    public partial class UpdateCustomerRequest : IParsable
     {
-        /// <summary>The deleted property</summary>
-        public bool? Deleted { get; set; }
-        /// <summary>The id property</summary>
+        /// <summary>The reference_id property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public string? Id { get; set; }
+        public string? ReferenceId { get; set; }
 #nullable restore
 #else
-        public string Id { get; set; }
+        public string ReferenceId { get; set; }
 #endif
-        /// <summary>The live_mode property</summary>
-        public bool? LiveMode { get; set; }
-        /// <summary>The object property</summary>
-        public global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse_object? Object { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
-        /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse"/></returns>
+        /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.UpdateCustomerRequest"/></returns>
         /// <param name="parseNode">The parse node to use to read the discriminator value and create the object</param>
-        public static global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse CreateFromDiscriminatorValue(IParseNode parseNode)
+        public static global::Flatpeak.Devices.Client.Models.UpdateCustomerRequest CreateFromDiscriminatorValue(IParseNode parseNode)
         {
             if(ReferenceEquals(parseNode, null)) throw new ArgumentNullException(nameof(parseNode));
-            return new global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse();
+            return new global::Flatpeak.Devices.Client.Models.UpdateCustomerRequest();
         }
         /// <summary>
         /// The deserialization information for the current model
@@ -44,10 +39,7 @@ namespace Flatpeak.Devices.Client.Models
         {
             return new Dictionary<string, Action<IParseNode>>
             {
-                { "deleted", n => { Deleted = n.GetBoolValue(); } },
-                { "id", n => { Id = n.GetStringValue(); } },
-                { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
-                { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse_object>(); } },
+                { "reference_id", n => { ReferenceId = n.GetStringValue(); } },
             };
         }
         /// <summary>
@@ -57,10 +49,7 @@ namespace Flatpeak.Devices.Client.Models
         public virtual void Serialize(ISerializationWriter writer)
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
-            writer.WriteBoolValue("deleted", Deleted);
-            writer.WriteStringValue("id", Id);
-            writer.WriteBoolValue("live_mode", LiveMode);
-            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.DeletedDeviceResponse_object>("object", Object);
+            writer.WriteStringValue("reference_id", ReferenceId);
         }
     }
 }

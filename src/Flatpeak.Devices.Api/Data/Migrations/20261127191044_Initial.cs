@@ -27,6 +27,21 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "customers",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    reference_id = table.Column<string>(type: "text", nullable: true, collation: "C"),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_customers", x => new { x.account_id, x.live_mode, x.id });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "devices",
                 columns: table => new
                 {
@@ -101,7 +116,7 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     live_mode = table.Column<bool>(type: "boolean", nullable: false),
                     reference_id = table.Column<string>(type: "text", nullable: true, collation: "C"),
-                    customer_id = table.Column<string>(type: "text", nullable: true),
+                    customer_id = table.Column<string>(type: "text", nullable: true, collation: "C"),
                     address_line1 = table.Column<string>(type: "text", nullable: true),
                     address_line2 = table.Column<string>(type: "text", nullable: true),
                     city = table.Column<string>(type: "text", nullable: true),
@@ -146,6 +161,11 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "ix_customers_account_id_live_mode_reference_id_id",
+                table: "customers",
+                columns: new[] { "account_id", "live_mode", "reference_id", "id" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_devices_account_id_live_mode_reference_id",
                 table: "devices",
                 columns: new[] { "account_id", "live_mode", "reference_id" });
@@ -171,6 +191,16 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 name: "ix_idempotency_keys_time_created",
                 table: "idempotency_keys",
                 column: "time_created");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_locations_account_id_live_mode_customer_id_id",
+                table: "locations",
+                columns: new[] { "account_id", "live_mode", "customer_id", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_locations_account_id_live_mode_reference_id_id",
+                table: "locations",
+                columns: new[] { "account_id", "live_mode", "reference_id", "id" });
         }
 
         /// <inheritdoc />
@@ -178,6 +208,9 @@ namespace Flatpeak.Devices.Api.Data.Migrations
         {
             migrationBuilder.DropTable(
                 name: "api_keys");
+
+            migrationBuilder.DropTable(
+                name: "customers");
 
             migrationBuilder.DropTable(
                 name: "devices");

@@ -1,0 +1,195 @@
+using System.Net;
+using System.Text.Json;
+using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flatpeak.Devices.Tests.Concurrency;
+
+/// <summary>
+/// Deletes of referenced objects (locations, customers) raced against the writes that reference them, many rounds at
+/// once: nothing may end up pointing at a deleted object, and the answers, the rows and the events must agree.
+/// </summary>
+public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
+{
+    private const int Rounds = 20;
+
+    [Fact]
+    public async Task A_location_delete_racing_device_creates_and_a_patch_never_leaves_a_device_at_a_deleted_location()
+    {
+        var (_, client) = await SignInAsync();
+        var elsewhere = await CreateLocationAsync(client);
+        var rounds = new List<(string Location, string MovedDevice)>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var moved = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(elsewhere))).GetProperty("id").GetString()!;
+            rounds.Add((await CreateLocationAsync(client), moved));
+        }
+
+        var answers = await Race.RunAsync(rounds.SelectMany(r =>
+            Enumerable.Range(0, 6).Select(_ => (r.Location, HttpMethod.Post, Send(() => PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(r.Location)))))
+                .Append((r.Location, HttpMethod.Delete, Send(() => client.DeleteAsync($"/locations/{r.Location}"))))
+                .Append((r.Location, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/devices/{r.MovedDevice}", $$"""{"locations":["{{elsewhere}}","{{r.Location}}"]}""")))))));
+
+        var events = await StoredEventsAsync();
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+        var devices = await Mine(db.Devices).ToListAsync();
+        var locations = (await Mine(db.Locations).Select(l => l.Id).ToListAsync()).ToHashSet(StringComparer.Ordinal);
+        Assert.All(devices, d => Assert.All(d.LocationIds, l => Assert.Contains(l, locations)));
+
+        var deletedRounds = 0;
+        foreach (var (location, moved) in rounds)
+        {
+            var mine = answers.Where(a => a.Id == location).ToList();
+            var delete = mine.Single(a => a.Method == HttpMethod.Delete);
+            var created = mine.Where(a => a.Method == HttpMethod.Post && a.Status == HttpStatusCode.Created).Select(a => a.Body.GetProperty("id").GetString()!).ToList();
+            var patched = mine.Single(a => a.Method == HttpMethod.Patch).Status == HttpStatusCode.OK;
+            Assert.All(mine.Where(a => a.Status != HttpStatusCode.Created && a.Status != HttpStatusCode.OK), a => AssertRefused(a, delete.Method == a.Method ? "location_in_use" : "location_not_found"));
+            if (delete.Status == HttpStatusCode.OK)
+            {
+                deletedRounds++;
+                Assert.Empty(created);
+                Assert.False(patched);
+                Assert.DoesNotContain(location, locations);
+                Assert.Single(events, e => e.ObjectId == location && e.Type == "location.delete");
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.Conflict, delete.Status);
+                Assert.Contains(location, locations);
+                Assert.True(created.Count > 0 || patched, "a refused delete must have seen a device");
+                Assert.DoesNotContain(events, e => e.ObjectId == location && e.Type == "location.delete");
+            }
+
+            // Exactly the devices that were answered 201 (and the patched one, when answered 200) are at the location.
+            var atLocation = devices.Where(d => d.LocationIds.Contains(location)).Select(d => d.Id).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(created.Concat(patched ? [moved] : []).Order(StringComparer.Ordinal), atLocation);
+            Assert.Equal(created.Order(StringComparer.Ordinal), events.Where(e => e.Type == "device.create" && created.Contains(e.ObjectId)).Select(e => e.ObjectId).Order(StringComparer.Ordinal));
+            Assert.Equal(patched ? 1 : 0, events.Count(e => e.ObjectId == moved && e.Type == "device.update"));
+        }
+
+        Assert.Equal(answers.Count(a => a.Method == HttpMethod.Post && a.Status == HttpStatusCode.Created) + Rounds, events.Count(e => e.Type == "device.create"));
+        Assert.Equal(deletedRounds, events.Count(e => e.Type == "location.delete"));
+    }
+
+    [Fact]
+    public async Task A_customer_delete_racing_location_creates_and_a_patch_never_leaves_a_location_with_a_deleted_customer()
+    {
+        var (_, client) = await SignInAsync();
+        var rounds = new List<(string Customer, string Location)>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            rounds.Add((await CreateCustomerAsync(client), await CreateLocationAsync(client)));
+        }
+
+        var answers = await Race.RunAsync(rounds.SelectMany(r =>
+            Enumerable.Range(0, 6).Select(_ => (r.Customer, HttpMethod.Post, Send(() => PostJsonAsync(client, "/locations", $$"""{"customer_id":"{{r.Customer}}"}"""))))
+                .Append((r.Customer, HttpMethod.Delete, Send(() => client.DeleteAsync($"/customers/{r.Customer}"))))
+                .Append((r.Customer, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/locations/{r.Location}", $$"""{"customer_id":"{{r.Customer}}"}""")))))));
+
+        var events = await StoredEventsAsync();
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+        var locations = await Mine(db.Locations).ToListAsync();
+        var customers = (await Mine(db.Customers).Select(c => c.Id).ToListAsync()).ToHashSet(StringComparer.Ordinal);
+        Assert.All(locations.Where(l => l.CustomerId is not null), l => Assert.Contains(l.CustomerId!, customers));
+
+        foreach (var (customer, patchedLocation) in rounds)
+        {
+            var mine = answers.Where(a => a.Id == customer).ToList();
+            var delete = mine.Single(a => a.Method == HttpMethod.Delete);
+            var created = mine.Where(a => a.Method == HttpMethod.Post && a.Status == HttpStatusCode.Created).Select(a => a.Body.GetProperty("id").GetString()!).ToList();
+            var patched = mine.Single(a => a.Method == HttpMethod.Patch).Status == HttpStatusCode.OK;
+            Assert.All(mine.Where(a => a.Status != HttpStatusCode.Created && a.Status != HttpStatusCode.OK), a => AssertRefused(a, delete.Method == a.Method ? "customer_in_use" : "customer_not_found"));
+            if (delete.Status == HttpStatusCode.OK)
+            {
+                Assert.Empty(created);
+                Assert.False(patched);
+                Assert.Single(events, e => e.ObjectId == customer && e.Type == "customer.delete");
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.Conflict, delete.Status);
+                Assert.True(created.Count > 0 || patched, "a refused delete must have seen a location");
+                Assert.DoesNotContain(events, e => e.ObjectId == customer && e.Type == "customer.delete");
+            }
+
+            var ofCustomer = locations.Where(l => l.CustomerId == customer).Select(l => l.Id).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(created.Concat(patched ? [patchedLocation] : []).Order(StringComparer.Ordinal), ofCustomer);
+            Assert.Equal(created.Count, events.Count(e => e.Type == "location.create" && created.Contains(e.ObjectId)));
+            Assert.Equal(patched ? 1 : 0, events.Count(e => e.ObjectId == patchedLocation && e.Type == "location.update"));
+        }
+    }
+
+    [Fact]
+    public async Task Parallel_patches_of_different_address_fields_all_land_and_the_newest_event_equals_the_location()
+    {
+        var (_, client) = await SignInAsync();
+        string[] fields = ["address_line1", "address_line2", "city", "state", "post_code"];
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add(await CreateLocationAsync(client, """{"postal_address":{"country_code":"GB"}}"""));
+        }
+
+        var answers = await Race.RunAsync(ids.SelectMany(id => fields.Select(f =>
+            (id, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/locations/{id}", $$$"""{"postal_address":{"{{{f}}}":"{{{f}}}-value"}}""")))))));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
+        var events = await StoredEventsAsync();
+        foreach (var id in ids)
+        {
+            using var fetched = await client.GetAsync($"/locations/{id}");
+            var location = await ReadJsonAsync(fetched);
+            var address = location.GetProperty("postal_address");
+            Assert.All(fields, f => Assert.Equal($"{f}-value", address.GetProperty(f).GetString()));
+            Assert.Equal("GB", address.GetProperty("country_code").GetString());
+            var updates = events.Where(e => e.ObjectId == id && e.Type == "location.update").ToList();
+            Assert.Equal(fields.Length, updates.Count);
+            // Each update adds exactly one field to the one before: a chain, no state the location never had.
+            Assert.Equal(
+                Enumerable.Range(1, fields.Length),
+                updates.Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("postal_address").EnumerateObject().Count(p => p.Value.ValueKind != JsonValueKind.Null) - 1));
+            Assert.Equal(location.GetRawText(), JsonDocument.Parse(updates[^1].Data).RootElement.GetRawText());
+        }
+    }
+
+    [Fact]
+    public async Task Customer_deletes_racing_patches_write_one_event_per_answered_change()
+    {
+        var (_, client) = await SignInAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add(await CreateCustomerAsync(client));
+        }
+
+        var answers = await Race.RunAsync(ids.SelectMany(id => Enumerable.Range(0, 8).Select(i => (id, i < 2 ? HttpMethod.Delete : HttpMethod.Patch,
+            Send(() => i < 2 ? client.DeleteAsync($"/customers/{id}") : client.SendAsync(Patch($"/customers/{id}", $$"""{"reference_id":"race-{{i}}"}""")))))));
+
+        var events = await StoredEventsAsync();
+        foreach (var id in ids)
+        {
+            var mine = answers.Where(a => a.Id == id).ToList();
+            Assert.Equal(1, mine.Count(a => a.Method == HttpMethod.Delete && a.Status == HttpStatusCode.OK));
+            Assert.Equal(1, mine.Count(a => a.Method == HttpMethod.Delete && a.Status == HttpStatusCode.NotFound));
+            var ofCustomer = events.Where(e => e.ObjectId == id).ToList();
+            Assert.Equal(mine.Count(a => a.Method == HttpMethod.Patch && a.Status == HttpStatusCode.OK), ofCustomer.Count(e => e.Type == "customer.update"));
+            Assert.Equal("customer.delete", ofCustomer[^1].Type);
+            Assert.Equal(1, ofCustomer.Count(e => e.Type == "customer.delete"));
+        }
+
+        Assert.Equal(0, await CountMineAsync(db => db.Customers));
+    }
+
+    private static void AssertRefused((string Id, HttpMethod Method, HttpStatusCode Status, JsonElement Body) answer, string code)
+    {
+        Assert.Equal(code.EndsWith("_in_use", StringComparison.Ordinal) ? HttpStatusCode.Conflict : HttpStatusCode.BadRequest, answer.Status);
+        Assert.Equal(code, answer.Body.GetProperty("code").GetString());
+    }
+
+    private static Func<Task<HttpResponseMessage>> Send(Func<Task<HttpResponseMessage>> send) => send;
+}
