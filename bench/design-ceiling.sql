@@ -1,10 +1,14 @@
 -- What the service sends per POST /devices now, as pgbench runs it: ONE statement that checks the locations, inserts
 -- the device only when all are found, and inserts its device.create event from the inserted row (Devices/DeviceStatements.cs
 -- and Data/Changes.cs; the Idempotency-Key CTE is there too, matching nothing, as for a request without the header).
-WITH missing AS (
+WITH found AS (
+    SELECT l.id FROM locations l
+    WHERE l.account_id = :account AND l.live_mode = false AND l.id = ANY(ARRAY[:location]::text[])
+    FOR KEY SHARE
+), missing AS (
     SELECT min(wanted.ord)::int - 1 AS index
     FROM unnest(ARRAY[:location]::text[]) WITH ORDINALITY AS wanted(id, ord)
-    WHERE NOT EXISTS (SELECT FROM locations l WHERE l.account_id = :account AND l.live_mode = false AND l.id = wanted.id)
+    WHERE NOT EXISTS (SELECT FROM found WHERE found.id = wanted.id)
 ), changed AS (
     INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, manufacturer, model_code, model_name,
                          power_rating_import_kwh, capacity_kwh, power_rating_export_kwh, pv_azimuth, pv_tilt,

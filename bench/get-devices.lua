@@ -1,8 +1,8 @@
--- wrk script: GET /devices?limit=100 (a full page), counting every answer that is not 200.
+-- wrk script: GET BENCH_GET_PATH (default /devices?limit=100, a full page), counting every answer that is not 200.
 local token = os.getenv("BENCH_TOKEN")
 
 wrk.method = "GET"
-wrk.path = "/devices?limit=100"
+wrk.path = os.getenv("BENCH_GET_PATH") or "/devices?limit=100"
 wrk.headers["Authorization"] = "Bearer " .. token
 
 local threads = {}

@@ -116,8 +116,11 @@ design=$(pgbench_best bench/design-ceiling.sql)
                      ALTER TABLE events ADD CONSTRAINT bench_fk_events FOREIGN KEY (account_id) REFERENCES accounts (id);"
 design_fk=$(pgbench_best bench/design-ceiling.sql)
 "${psql_cmd[@]}" -c "ALTER TABLE devices DROP CONSTRAINT bench_fk_devices; ALTER TABLE events DROP CONSTRAINT bench_fk_events;"
+# What the FOR KEY SHARE lock on the device's locations (which keeps a location delete from racing the create) costs.
+sed 's/^    FOR KEY SHARE$//' bench/design-ceiling.sql >"$work/design-unlocked.sql"
+design_unlocked=$(pgbench_best "$work/design-unlocked.sql")
 
-seeded_post="" seeded_get="" devices_now=0
+seeded_post="" seeded_get="" seeded_location="" location_bytes=0 devices_now=0
 if [ "$SEED_DEVICES" -gt 0 ]; then
 echo "== seeding $SEED_DEVICES devices, each with its event" >&2
 "${psql_cmd[@]}" <<SQL
@@ -142,6 +145,10 @@ echo "$seeded_post" >&2
 echo "== GET /devices?limit=100 at 32 connections with $devices_now devices" >&2
 seeded_get=$(measure 32 bench/get-devices.lua "/devices?limit=100")
 echo "$seeded_get" >&2
+echo "== GET /locations/{id} at 32 connections, the location of all $devices_now devices (embeds the 100 newest)" >&2
+seeded_location=$(BENCH_GET_PATH="/locations/$BENCH_LOCATION" measure 32 bench/get-devices.lua "/locations/$BENCH_LOCATION")
+location_bytes=$(curl -fs -H "Authorization: Bearer $BENCH_TOKEN" "$url/locations/$BENCH_LOCATION" | wc -c)
+echo "$seeded_location bytes=$location_bytes" >&2
 fi
 peak_rss_mb=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$service_pid/status")
 
@@ -156,6 +163,7 @@ row() {
 echo
 echo "ceiling.sql (location SELECT + device INSERT, autocommit) = $ceiling tps; design-ceiling.sql (the service's one statement, event included) = $design tps ($(awk -v d="$design" -v c="$ceiling" 'BEGIN {printf "%.2f", d / c}') x ceiling)"
 echo "design-ceiling.sql with foreign keys from devices and events to accounts = $design_fk tps"
+echo "design-ceiling.sql without FOR KEY SHARE on the locations = $design_unlocked tps"
 echo "$(nproc) cores, wrk + service + PostgreSQL on one machine; service peak RSS = ${peak_rss_mb} MB; ratio = requests/s / ceiling"
 for c in $CONNECTIONS; do
   row "POST /devices c=$c" "${results[$c]}"
@@ -163,4 +171,5 @@ done
 if [ -n "$seeded_post" ]; then
   row "POST /devices c=32, $devices_now devices" "$seeded_post"
   row "GET /devices?limit=100 c=32" "$seeded_get"
+  row "GET /locations/{id} c=32 ($location_bytes B)" "$seeded_location"
 fi
