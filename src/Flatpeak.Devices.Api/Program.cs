@@ -10,6 +10,7 @@ using Flatpeak.Devices.Api.Health;
 using Flatpeak.Devices.Api.Hosting;
 using Flatpeak.Devices.Api.Locations;
 using Flatpeak.Devices.Api.OpenApi;
+using Flatpeak.Devices.Api.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddOperatorCommands(args);
@@ -26,7 +27,8 @@ builder.Services
     .AddCustomers()
     .AddLocations()
     .AddDevices()
-    .AddEvents();
+    .AddEvents()
+    .AddWebhooks(builder.Configuration);
 
 var app = builder.Build();
 app.UseResponseHeaders();
@@ -46,5 +48,6 @@ app.MapCustomers();
 app.MapLocations();
 app.MapDevices();
 app.MapEvents();
+app.MapWebhooks();
 
 return await app.RunServiceOrCommandAsync(args);

@@ -14,6 +14,8 @@ public sealed class DevicesDbContext(DbContextOptions<DevicesDbContext> options)
     public DbSet<Location> Locations => Set<Location>();
     public DbSet<Device> Devices => Set<Device>();
     public DbSet<ApiEvent> Events => Set<ApiEvent>();
+    public DbSet<Webhooks.Webhook> Webhooks => Set<Webhooks.Webhook>();
+    public DbSet<Webhooks.WebhookDelivery> WebhookDeliveries => Set<Webhooks.WebhookDelivery>();
     public DbSet<Idempotency.IdempotencyKey> IdempotencyKeys => Set<Idempotency.IdempotencyKey>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>

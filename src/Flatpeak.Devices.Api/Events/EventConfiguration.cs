@@ -22,5 +22,7 @@ internal sealed class EventConfiguration : IEntityTypeConfiguration<ApiEvent>
         // The feed: newest first in commit-safe order.
         @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.TransactionId, e.Id });
         @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.ObjectId });
+        // The whole feed in the same order, for the webhook dispatcher, which reads every account's events.
+        @event.HasIndex(e => new { e.TransactionId, e.Id });
     }
 }

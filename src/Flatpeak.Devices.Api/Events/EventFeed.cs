@@ -18,7 +18,10 @@ public static class EventFeed
     public const string CurrentTransactionIdSql = "(pg_current_xact_id()::text)::bigint";
 
     /// <summary>Events whose transactions ended before the oldest one still running began: a set no commit can add to.</summary>
-    private const string Settled = "SELECT * FROM events WHERE xact_id < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint";
+    /// <summary>Every transaction id below this has ended: events with a smaller <c>xact_id</c> are settled.</summary>
+    public const string SettledBelowSql = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint";
+
+    private const string Settled = "SELECT * FROM events WHERE xact_id < " + SettledBelowSql;
 
     /// <summary>One page, newest first; null when the cursor is not an event of the caller's account and mode.</summary>
     public static async Task<Page<ApiEvent>?> PageAsync(DevicesDbContext db, Caller caller, EventListQuery query, CancellationToken cancellationToken)

@@ -340,9 +340,43 @@ public static class ApiDocumentation
                 properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
                 EmbeddedIds(properties["locations"], ObjectIds.Location, "locations of the customer", "GET /locations?customer_id=…");
             }
+            else if (context.Type == typeof(Webhooks.CreateWebhookRequest))
+            {
+                schema.Required = new SortedSet<string>(["url", "enabled_events"]);
+                WebhookUrl(properties["url"]);
+                WebhookEvents(properties["enabled_events"]);
+                Text(properties["description"]);
+                Enum(properties["status"], Webhooks.WebhookRules.Statuses, nullable: true);
+                properties["status"].Description = $"Default {Webhooks.WebhookRules.Enabled}.";
+            }
+            else if (context.Type == typeof(Webhooks.WebhookResponse))
+            {
+                Enum(properties["object"], ["webhook"], nullable: false);
+                properties["id"].Pattern = IdPattern(ObjectIds.Webhook);
+                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
+                WebhookUrl(properties["url"]);
+                properties["url"].Nullable = false;
+                WebhookEvents(properties["enabled_events"]);
+                Enum(properties["status"], Webhooks.WebhookRules.Statuses, nullable: false);
+            }
+            else if (context.Type == typeof(Webhooks.WebhookDeliveryResponse))
+            {
+                Enum(properties["object"], ["webhook_delivery"], nullable: false);
+                properties["id"].Pattern = IdPattern(ObjectIds.WebhookDelivery);
+                properties["webhook_id"].Pattern = IdPattern(ObjectIds.Webhook);
+                properties["event_id"].Pattern = IdPattern(ObjectIds.Event);
+                Enum(properties["status"], ["pending", "succeeded", "failed"], nullable: false);
+                properties["last_error"].MaxLength = Webhooks.WebhookRules.MaxErrorLength;
+            }
+            else if (context.Type == typeof(Webhooks.JsonWebKeyResponse))
+            {
+                Enum(properties["kty"], ["RSA"], nullable: false);
+                Enum(properties["use"], ["sig"], nullable: false);
+                Enum(properties["alg"], ["PS256"], nullable: false);
+            }
             else if (context.Type == typeof(DeletedResponse))
             {
-                Enum(properties["object"], EventTypes.ObjectNames, nullable: false);
+                Enum(properties["object"], [.. EventTypes.ObjectNames, "webhook"], nullable: false);
             }
             else if (context.Type.IsGenericType && context.Type.GetGenericTypeDefinition() == typeof(ListResponse<>))
             {
@@ -376,6 +410,22 @@ public static class ApiDocumentation
                     schema.Properties[name] = new OpenApiSchema { Type = "object", AllOf = [reference], Nullable = true };
                 }
             }
+        }
+
+        private static void WebhookUrl(OpenApiSchema property)
+        {
+            property.Format = "uri";
+            property.MaxLength = Webhooks.WebhookRules.MaxUrlLength;
+            property.Description = "Absolute URL without user info: https in live mode, http or https in test mode.";
+        }
+
+        private static void WebhookEvents(OpenApiSchema property)
+        {
+            property.Nullable = false;
+            property.MinItems = 1;
+            property.UniqueItems = true;
+            property.Items.Enum = [.. Webhooks.WebhookRules.EventChoices.Select(t => (IOpenApiAny)new OpenApiString(t))];
+            property.Description = "The event types sent to the endpoint, or [\"*\"] for all.";
         }
 
         private static void EmbeddedIds(OpenApiSchema property, string prefix, string what, string fullList)

@@ -4,9 +4,11 @@ using Flatpeak.Devices.Client.Customers;
 using Flatpeak.Devices.Client.Devices;
 using Flatpeak.Devices.Client.Events;
 using Flatpeak.Devices.Client.Healthz;
+using Flatpeak.Devices.Client.JwksJson;
 using Flatpeak.Devices.Client.Locations;
 using Flatpeak.Devices.Client.Login;
 using Flatpeak.Devices.Client.Readyz;
+using Flatpeak.Devices.Client.Webhooks;
 using Microsoft.Kiota.Abstractions.Extensions;
 using Microsoft.Kiota.Abstractions;
 using Microsoft.Kiota.Serialization.Form;
@@ -45,6 +47,11 @@ namespace Flatpeak.Devices.Client
         {
             get => new global::Flatpeak.Devices.Client.Healthz.HealthzRequestBuilder(PathParameters, RequestAdapter);
         }
+        /// <summary>The jwksJson property</summary>
+        public global::Flatpeak.Devices.Client.JwksJson.JwksJsonRequestBuilder JwksJson
+        {
+            get => new global::Flatpeak.Devices.Client.JwksJson.JwksJsonRequestBuilder(PathParameters, RequestAdapter);
+        }
         /// <summary>The locations property</summary>
         public global::Flatpeak.Devices.Client.Locations.LocationsRequestBuilder Locations
         {
@@ -59,6 +66,11 @@ namespace Flatpeak.Devices.Client
         public global::Flatpeak.Devices.Client.Readyz.ReadyzRequestBuilder Readyz
         {
             get => new global::Flatpeak.Devices.Client.Readyz.ReadyzRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The webhooks property</summary>
+        public global::Flatpeak.Devices.Client.Webhooks.WebhooksRequestBuilder Webhooks
+        {
+            get => new global::Flatpeak.Devices.Client.Webhooks.WebhooksRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>
         /// Instantiates a new <see cref="global::Flatpeak.Devices.Client.FlatpeakDevicesClient"/> and sets the default values.

@@ -22,6 +22,25 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
 
+    /// <summary>The two signing keys the service is configured with (the first signs), as base64 PKCS#8.</summary>
+    public static readonly IReadOnlyList<(string KeyId, string PrivateKey)> WebhookKeys =
+    [
+        ("test-key-1", Convert.ToBase64String(System.Security.Cryptography.RSA.Create(2048).ExportPkcs8PrivateKey())),
+        ("test-key-2", Convert.ToBase64String(System.Security.Cryptography.RSA.Create(2048).ExportPkcs8PrivateKey())),
+    ];
+
+    public static readonly IReadOnlyList<TimeSpan> WebhookSchedule = [TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+
+    public static IEnumerable<(string Key, string Value)> WebhookSettings =>
+    [
+        ("Webhooks:AllowPrivateNetworks", "true"),
+        ("Webhooks:TimeoutSeconds", "2"),
+        ("Webhooks:PollSeconds", "0.1"),
+        ("Webhooks:ActiveSigningKey", WebhookKeys[0].KeyId),
+        .. WebhookSchedule.Select((delay, i) => ($"Webhooks:RetrySchedule:{i}", delay.ToString("c", System.Globalization.CultureInfo.InvariantCulture))),
+        .. WebhookKeys.SelectMany((key, i) => new[] { ($"Webhooks:SigningKeys:{i}:KeyId", key.KeyId), ($"Webhooks:SigningKeys:{i}:PrivateKey", key.PrivateKey) }),
+    ];
+
     public async Task InitializeAsync()
     {
         _postgres = await TestPostgres.StartAsync();
@@ -37,6 +56,11 @@ public sealed class ApiFixture : IAsyncLifetime
             // Every test client has the same (absent) address; LoginThrottleTests has its own instance with small limits.
             web.UseSetting("Login:MaxFailuresPerAccount", "1000000");
             web.UseSetting("Login:MaxFailuresPerAddress", "1000000");
+            // Receivers are test servers on loopback; the schedule is Flatpeak's, shortened to seconds.
+            foreach (var (key, value) in WebhookSettings)
+            {
+                web.UseSetting(key, value);
+            }
         });
         // Starting the server applies the migrations.
         Factory.CreateClient().Dispose();

@@ -104,6 +104,29 @@ public sealed class ResponsesMatchTheDocumentTests(ApiFixture api) : ApiTest(api
         await Check("DELETE", "/locations/{id}", await client.DeleteAsync($"/locations/{home}"));
         await Check("DELETE", "/customers/{id}", await client.DeleteAsync($"/customers/{customerId}"));
         await Check("DELETE", "/customers/{id}", await client.DeleteAsync($"/customers/{customerId}"));
+        var webhook = await Check("POST", "/webhooks", await client.PostAsync("/webhooks", Json("""{"url":"http://127.0.0.1:9/hook","enabled_events":["location.create"],"description":"Ops"}""")));
+        var webhookId = webhook.GetProperty("id").GetString()!;
+        await Check("POST", "/webhooks", await client.PostAsync("/webhooks", Json("""{"url":"ftp://x","enabled_events":["*"]}""")));
+        await Check("GET", "/webhooks", await client.GetAsync("/webhooks"));
+        await Check("GET", "/webhooks/{id}", await client.GetAsync($"/webhooks/{webhookId}"));
+        await Check("GET", "/webhooks/{id}", await client.GetAsync("/webhooks/whe_000000000000000000000000"));
+        await Check("PATCH", "/webhooks/{id}", await client.PatchAsync($"/webhooks/{webhookId}", Json("""{"description":null}""")));
+        await Check("PATCH", "/webhooks/{id}", await client.PatchAsync($"/webhooks/{webhookId}", Json("""{"status":"off"}""")));
+        await Check("POST", "/locations", await client.PostAsync("/locations", Json("{}")));
+        await Wait.UntilAsync(
+            async () => (await ReadJsonAsync(await client.GetAsync($"/webhooks/{webhookId}/deliveries"))).GetProperty("data").GetArrayLength() > 0,
+            TimeSpan.FromSeconds(30), "a delivery");
+        var deliveries = await Check("GET", "/webhooks/{id}/deliveries", await client.GetAsync($"/webhooks/{webhookId}/deliveries"));
+        await Check("GET", "/webhooks/{id}/deliveries", await client.GetAsync("/webhooks/whe_000000000000000000000000/deliveries"));
+        var deliveryId = deliveries.GetProperty("data")[0].GetProperty("id").GetString();
+        // Refused (409) while an attempt is in flight: try between attempts.
+        await Wait.UntilAsync(
+            async () => (await Check("POST", "/webhooks/{id}/deliveries/{delivery_id}/retry", await client.PostAsync($"/webhooks/{webhookId}/deliveries/{deliveryId}/retry", null))).GetProperty("object").GetString() == "webhook_delivery",
+            TimeSpan.FromSeconds(30), "a retry between attempts");
+        await Check("POST", "/webhooks/{id}/deliveries/{delivery_id}/retry", await client.PostAsync($"/webhooks/{webhookId}/deliveries/whd_000000000000000000000000/retry", null));
+        await Check("GET", "/jwks.json", await anonymous.GetAsync("/jwks.json"));
+        await Check("DELETE", "/webhooks/{id}", await client.DeleteAsync($"/webhooks/{webhookId}"));
+        await Check("DELETE", "/webhooks/{id}", await client.DeleteAsync($"/webhooks/{webhookId}"));
         var allEvents = await Check("GET", "/events", await client.GetAsync("/events?limit=100"));
         Assert.Equal(
             ["customer.create", "customer.delete", "customer.update", "device.create", "device.delete", "device.update", "location.create", "location.delete", "location.update"],

@@ -14,6 +14,8 @@ public sealed class ObjectIds(TimeProvider time)
     public const string Location = "loc";
     public const string Device = "dev";
     public const string Customer = "cus";
+    public const string Webhook = "whe";
+    public const string WebhookDelivery = "whd";
     public const string Event = "evt";
     public const string Request = "req";
 

@@ -281,6 +281,9 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_events");
 
+                    b.HasIndex("TransactionId", "Id")
+                        .HasDatabaseName("ix_events_xact_id_id");
+
                     b.HasIndex("AccountId", "LiveMode", "ObjectId")
                         .HasDatabaseName("ix_events_account_id_live_mode_object_id");
 
@@ -405,6 +408,167 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasDatabaseName("ix_locations_account_id_live_mode_reference_id_id");
 
                     b.ToTable("locations", (string)null);
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Webhooks.Webhook", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("Id")
+                        .HasColumnType("text")
+                        .HasColumnName("id")
+                        .UseCollation("C");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("text")
+                        .HasColumnName("description");
+
+                    b.PrimitiveCollection<List<string>>("EnabledEvents")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("enabled_events");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("url");
+
+                    b.HasKey("AccountId", "LiveMode", "Id")
+                        .HasName("pk_webhooks");
+
+                    b.ToTable("webhooks", (string)null);
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Webhooks.WebhookDelivery", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("Id")
+                        .HasColumnType("text")
+                        .HasColumnName("id")
+                        .UseCollation("C");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("EventId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("event_id")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("EventTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("event_time");
+
+                    b.Property<DateTimeOffset?>("FirstAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("first_attempt_at");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("last_error");
+
+                    b.Property<int?>("LastStatusCode")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_status_code");
+
+                    b.Property<DateTimeOffset?>("LockedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("locked_until");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.Property<string>("WebhookId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("webhook_id")
+                        .UseCollation("C");
+
+                    b.HasKey("AccountId", "LiveMode", "Id")
+                        .HasName("pk_webhook_deliveries");
+
+                    b.HasIndex("NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_next_attempt_at")
+                        .HasFilter("status = 'pending'");
+
+                    b.HasIndex("AccountId", "LiveMode", "WebhookId", "EventId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_webhook_deliveries_account_id_live_mode_webhook_id_event_id");
+
+                    b.HasIndex("AccountId", "LiveMode", "WebhookId", "Id")
+                        .HasDatabaseName("ix_webhook_deliveries_account_id_live_mode_webhook_id_id");
+
+                    b.ToTable("webhook_deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<string>("EventId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("event_id")
+                        .UseCollation("C");
+
+                    b.Property<long>("TransactionId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("xact_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_webhook_feed_position");
+
+                    b.ToTable("webhook_feed_position", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            EventId = "",
+                            TransactionId = 0L
+                        });
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Accounts.ApiKey", b =>

@@ -20,5 +20,9 @@ namespace Flatpeak.Devices.Client.Models
         #pragma warning disable CS1591
         Customer,
         #pragma warning restore CS1591
+        [EnumMember(Value = "webhook")]
+        #pragma warning disable CS1591
+        Webhook,
+        #pragma warning restore CS1591
     }
 }

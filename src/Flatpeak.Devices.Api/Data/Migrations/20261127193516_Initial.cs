@@ -131,6 +131,61 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "webhook_deliveries",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    webhook_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    event_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    attempts = table.Column<int>(type: "integer", nullable: false),
+                    last_status_code = table.Column<int>(type: "integer", nullable: true),
+                    last_error = table.Column<string>(type: "character varying(1024)", maxLength: 1024, nullable: true),
+                    next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    locked_until = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    event_time = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    first_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_webhook_deliveries", x => new { x.account_id, x.live_mode, x.id });
+                });
+
+            migrationBuilder.CreateTable(
+                name: "webhook_feed_position",
+                columns: table => new
+                {
+                    id = table.Column<int>(type: "integer", nullable: false),
+                    xact_id = table.Column<long>(type: "bigint", nullable: false),
+                    event_id = table.Column<string>(type: "text", nullable: false, collation: "C")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_webhook_feed_position", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "webhooks",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    url = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    enabled_events = table.Column<List<string>>(type: "text[]", nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    description = table.Column<string>(type: "text", nullable: true),
+                    time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_webhooks", x => new { x.account_id, x.live_mode, x.id });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "api_keys",
                 columns: table => new
                 {
@@ -153,6 +208,11 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         principalColumn: "id",
                         onDelete: ReferentialAction.Cascade);
                 });
+
+            migrationBuilder.InsertData(
+                table: "webhook_feed_position",
+                columns: new[] { "id", "event_id", "xact_id" },
+                values: new object[] { 1, "", 0L });
 
             migrationBuilder.CreateIndex(
                 name: "ix_api_keys_account_id_key_hash",
@@ -188,6 +248,11 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 columns: new[] { "account_id", "live_mode", "xact_id", "id" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_events_xact_id_id",
+                table: "events",
+                columns: new[] { "xact_id", "id" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_idempotency_keys_time_created",
                 table: "idempotency_keys",
                 column: "time_created");
@@ -201,6 +266,23 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 name: "ix_locations_account_id_live_mode_reference_id_id",
                 table: "locations",
                 columns: new[] { "account_id", "live_mode", "reference_id", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_account_id_live_mode_webhook_id_event_id",
+                table: "webhook_deliveries",
+                columns: new[] { "account_id", "live_mode", "webhook_id", "event_id" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_account_id_live_mode_webhook_id_id",
+                table: "webhook_deliveries",
+                columns: new[] { "account_id", "live_mode", "webhook_id", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_next_attempt_at",
+                table: "webhook_deliveries",
+                column: "next_attempt_at",
+                filter: "status = 'pending'");
         }
 
         /// <inheritdoc />
@@ -223,6 +305,15 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
             migrationBuilder.DropTable(
                 name: "locations");
+
+            migrationBuilder.DropTable(
+                name: "webhook_deliveries");
+
+            migrationBuilder.DropTable(
+                name: "webhook_feed_position");
+
+            migrationBuilder.DropTable(
+                name: "webhooks");
 
             migrationBuilder.DropTable(
                 name: "accounts");

@@ -1,0 +1,148 @@
+using System.Data.Common;
+using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Events;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Flatpeak.Devices.Api.Webhooks;
+
+/// <summary>An attempt claimed from the queue: the delivery, where it goes, and the event to send.</summary>
+public sealed record ClaimedAttempt(
+    string AccountId, bool LiveMode, string Id, string WebhookId, int Attempts, DateTimeOffset EventTime, string Url, ApiEvent Event);
+
+/// <summary>
+/// The SQL of webhook delivery, in one place. PostgreSQL is the queue: the dispatcher turns the event feed into
+/// deliveries, instances claim due attempts with <c>FOR UPDATE SKIP LOCKED</c> and a lease, and record the outcome.
+/// </summary>
+public static class WebhookDeliveryStatements
+{
+    /// <summary>
+    /// Reads the next settled events after the dispatcher's position (in the feed's order, so a late commit is never
+    /// skipped), creates one delivery per enabled endpoint of the event's account and mode that subscribes to its type,
+    /// and moves the position — one statement, so a crash loses nothing and a reread duplicates nothing. The position row
+    /// is taken <c>SKIP LOCKED</c>: one instance dispatches at a time. Returns the events read.
+    /// </summary>
+    private const string Dispatch = $"""
+        WITH position AS (
+            SELECT xact_id, event_id FROM webhook_feed_position WHERE id = 1 FOR UPDATE SKIP LOCKED
+        ), batch AS (
+            SELECT e.account_id, e.live_mode, e.id, e.type, e.time_created, e.xact_id
+            FROM events e, position p
+            WHERE (e.xact_id, e.id) > (p.xact_id, p.event_id) AND e.xact_id < {EventFeed.SettledBelowSql}
+            ORDER BY e.xact_id, e.id
+            LIMIT @batch
+        ), created AS (
+            INSERT INTO webhook_deliveries (account_id, live_mode, id, webhook_id, event_id, status, attempts, next_attempt_at, event_time, time_created)
+            SELECT b.account_id, b.live_mode,
+                   'whd_' || lpad(to_hex(extract(epoch FROM now())::bigint), 8, '0') || substr(md5(random()::text || b.id || w.id), 1, 16),
+                   w.id, b.id, 'pending', 0, b.time_created + @first_delay, b.time_created, now()
+            FROM batch b
+            JOIN webhooks w ON w.account_id = b.account_id AND w.live_mode = b.live_mode AND w.status = 'enabled'
+                AND (w.enabled_events @> ARRAY[b.type::text] OR w.enabled_events @> ARRAY['{WebhookRules.AllEvents}'])
+                AND w.time_created <= b.time_created
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        ), moved AS (
+            UPDATE webhook_feed_position p SET xact_id = last.xact_id, event_id = last.id
+            FROM (SELECT xact_id, id FROM batch ORDER BY xact_id DESC, id DESC LIMIT 1) last
+            WHERE p.id = 1
+            RETURNING 1
+        )
+        SELECT count(*)::int FROM batch
+        """;
+
+    /// <summary>Claims due attempts of enabled endpoints not already busy in this instance: each is made by one instance, which holds it for the lease.</summary>
+    private const string Claim = """
+        WITH due AS (
+            SELECT d.account_id, d.live_mode, d.id
+            FROM webhook_deliveries d
+            JOIN webhooks w ON w.account_id = d.account_id AND w.live_mode = d.live_mode AND w.id = d.webhook_id AND w.status = 'enabled'
+            WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now())
+              AND d.webhook_id <> ALL(@busy)
+            ORDER BY d.next_attempt_at
+            LIMIT @limit
+            FOR UPDATE OF d SKIP LOCKED
+        )
+        UPDATE webhook_deliveries d
+        SET attempts = d.attempts + 1, locked_until = now() + @lease, first_attempt_at = coalesce(d.first_attempt_at, now())
+        FROM due, webhooks w, events e
+        WHERE d.account_id = due.account_id AND d.live_mode = due.live_mode AND d.id = due.id
+          AND w.account_id = d.account_id AND w.live_mode = d.live_mode AND w.id = d.webhook_id
+          AND e.account_id = d.account_id AND e.live_mode = d.live_mode AND e.id = d.event_id
+        RETURNING d.account_id, d.live_mode, d.id, d.webhook_id, d.attempts, d.event_time, w.url,
+                  e.id, e.type, e.object_id, e.data, e.time_created, e.api_version
+        """;
+
+    private const string Record = """
+        UPDATE webhook_deliveries
+        SET status = @status, last_status_code = @code, last_error = @error, next_attempt_at = @next, locked_until = NULL
+        WHERE account_id = @account_id AND live_mode = @live_mode AND id = @id
+        """;
+
+    public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, CancellationToken cancellationToken) =>
+        (int)(await RunAsync(db, Dispatch, [Parameter("batch", batch), Parameter("first_delay", firstDelay)], c => c.ExecuteScalarAsync(cancellationToken)))!;
+
+    public static Task<List<ClaimedAttempt>> ClaimAsync(DevicesDbContext db, string[] busy, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
+        RunAsync(db, Claim, [Parameter("busy", busy), Parameter("limit", limit), Parameter("lease", lease)], async command =>
+        {
+            var claimed = new List<ClaimedAttempt>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var accountId = reader.GetString(0);
+                var liveMode = reader.GetBoolean(1);
+                claimed.Add(new ClaimedAttempt(
+                    accountId, liveMode, reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6),
+                    new ApiEvent
+                    {
+                        AccountId = accountId,
+                        LiveMode = liveMode,
+                        Id = reader.GetString(7),
+                        Type = reader.GetString(8),
+                        ObjectId = reader.GetString(9),
+                        Data = reader.GetString(10),
+                        TimeCreated = reader.GetFieldValue<DateTimeOffset>(11),
+                        ApiVersion = reader.GetString(12),
+                    }));
+            }
+
+            return claimed;
+        });
+
+    public static Task RecordAsync(
+        DevicesDbContext db, ClaimedAttempt attempt, string status, int? code, string? error, DateTimeOffset? next, CancellationToken cancellationToken) =>
+        RunAsync(db, Record,
+            [
+                Parameter("status", status), Parameter("code", code, NpgsqlDbType.Integer), Parameter("error", error, NpgsqlDbType.Text),
+                Parameter("next", next, NpgsqlDbType.TimestampTz), Parameter("account_id", attempt.AccountId),
+                Parameter("live_mode", attempt.LiveMode), Parameter("id", attempt.Id),
+            ],
+            c => c.ExecuteNonQueryAsync(cancellationToken));
+
+    private static async Task<T> RunAsync<T>(DevicesDbContext db, string sql, DbParameter[] parameters, Func<NpgsqlCommand, Task<T>> run)
+    {
+        await db.Database.OpenConnectionAsync();
+        try
+        {
+            await using var command = new NpgsqlCommand(sql, (NpgsqlConnection)db.Database.GetDbConnection());
+            command.Parameters.AddRange(parameters);
+            return await run(command);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private static NpgsqlParameter Parameter(string name, object? value, NpgsqlDbType? type = null)
+    {
+        var parameter = new NpgsqlParameter(name, value ?? DBNull.Value);
+        if (type is { } t)
+        {
+            parameter.NpgsqlDbType = t;
+        }
+
+        return parameter;
+    }
+}

@@ -1,0 +1,218 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flatpeak.Devices.Api.Auth;
+using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Common.Json;
+using Flatpeak.Devices.Api.Data;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Flatpeak.Devices.Api.Webhooks;
+
+/// <summary>
+/// Webhook endpoints (configuration objects: written through EF Core in a transaction, without events), their
+/// deliveries, and the public signing keys.
+/// </summary>
+public static class WebhookEndpoints
+{
+    public static IServiceCollection AddWebhooks(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.Section))
+            .Validate(o => o.Schedule.Count > 0 && o.Schedule.Zip(o.Schedule.Skip(1)).All(p => p.First <= p.Second) && o.Schedule[0] >= TimeSpan.Zero,
+                "Webhooks:RetrySchedule must be delays from the event in increasing order.")
+            .Validate(o => o.TimeoutSeconds > 0 && o.MaxConcurrentAttempts > 0 && o.MaxConcurrentAttemptsPerEndpoint > 0 && o.PollSeconds > 0,
+                "Webhooks:TimeoutSeconds, MaxConcurrentAttempts, MaxConcurrentAttemptsPerEndpoint and PollSeconds must be positive.")
+            .ValidateOnStart();
+        return services
+            .AddHttpContextAccessor()
+            .AddWebhookHttpClient()
+            .AddSingleton<WebhookSigning>()
+            .AddSingleton<WebhookWakeUp>()
+            .AddHostedService<WebhookEngine>()
+            .AddSingleton<IValidator<CreateWebhookRequest>, CreateWebhookRequestValidator>()
+            .AddSingleton<IValidator<WebhookListQuery>, WebhookListQueryValidator>()
+            .AddSingleton<IValidator<WebhookDeliveryListQuery>, WebhookDeliveryListQueryValidator>();
+    }
+
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder routes)
+    {
+        var webhooks = routes.MapObjectRoutes<CreateWebhookRequest, WebhookListQuery>("webhook", "/webhooks", "Webhooks", Create, List, Get, Update, Delete);
+        webhooks.Create.WithDescription($"At most {WebhookRules.MaxPerAccountAndMode} per account and mode.");
+        webhooks.Update.WithDescription("A JSON merge patch of url, enabled_events, description and status.");
+        webhooks.Delete.WithDescription("Its pending deliveries are dropped.");
+
+        var deliveries = routes.MapGroup("/webhooks/{id}/deliveries").WithTags("Webhooks").RequireAuthorization()
+            .ProducesErrorsOfAuthenticatedEndpoints().WithStrictQuery();
+        deliveries.MapGet("/", ListDeliveries)
+            .WithName("webhook_delivery_list")
+            .WithSummary("List the deliveries of a webhook endpoint, newest first")
+            .WithValidation<WebhookDeliveryListQuery>()
+            .ProducesApiError(StatusCodes.Status404NotFound);
+        deliveries.MapPost("/{delivery_id}/retry", Retry)
+            .WithName("webhook_delivery_retry")
+            .WithSummary("Send a delivery again now")
+            .WithDescription("The attempt is made in the background at once; the delivery shows its outcome.")
+            .ProducesApiError(StatusCodes.Status404NotFound);
+
+        routes.MapGet("/jwks.json", PublicKeys)
+            .WithName("jwks")
+            .WithTags("Webhooks")
+            .WithSummary("The public keys that sign webhook deliveries (JWK Set)")
+            .WithDescription("Public and cacheable (5 minutes). During a key rotation both keys are listed.")
+            .AllowAnonymous()
+            .WithStrictQuery();
+        return routes;
+    }
+
+    public static async Task<Results<Created<WebhookResponse>, BadRequest<ApiError>>> Create(
+        CreateWebhookRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().TruncateToSeconds();
+        var webhook = new Webhook
+        {
+            Id = ObjectIds.New(ObjectIds.Webhook, now),
+            AccountId = caller.AccountId,
+            LiveMode = caller.LiveMode,
+            Url = null!,
+            EnabledEvents = null!,
+            Status = WebhookRules.Enabled,
+            TimeCreated = now,
+        };
+        request.ApplyTo(webhook);
+        var strategy = db.Database.CreateExecutionStrategy();
+        var created = await strategy.ExecuteAsync(async ct =>
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            // Creates of one account and mode take turns, so that the count below sees every one before it.
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({"webhooks:" + caller.AccountId + ":" + caller.LiveMode}, 0))", ct);
+            if (await Owned(db, caller).CountAsync(ct) >= WebhookRules.MaxPerAccountAndMode)
+            {
+                return false;
+            }
+
+            db.Webhooks.Add(webhook);
+            await db.SaveChangesAsync(ct);
+            await transaction.CommitAsync(ct);
+            return true;
+        }, cancellationToken);
+        return created
+            ? TypedResults.Created($"/webhooks/{webhook.Id}", WebhookResponse.From(webhook))
+            : ApiErrors.BadRequest(http, "webhook_limit_reached", $"An account has at most {WebhookRules.MaxPerAccountAndMode} webhook endpoints in each mode.");
+    }
+
+    public static async Task<Ok<ListResponse<WebhookResponse>>> List(
+        [AsParameters] WebhookListQuery query, Caller caller, DevicesDbContext db, CancellationToken cancellationToken)
+    {
+        var page = await Owned(db, caller).PageAsync(query, cancellationToken);
+        return TypedResults.Ok(page.ToListResponse("/webhooks", WebhookResponse.From));
+    }
+
+    public static async Task<Results<Ok<WebhookResponse>, NotFound<ApiError>>> Get(
+        string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
+        await Owned(db, caller).SingleOrDefaultAsync(w => w.Id == id, cancellationToken) is { } webhook
+            ? TypedResults.Ok(WebhookResponse.From(webhook))
+            : ApiErrors.NotFound(http, "webhook", id);
+
+    /// <summary>A JSON merge patch under a row lock, validated by the rules of a create.</summary>
+    public static async Task<Results<Ok<WebhookResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
+        string id, JsonElement body, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
+    {
+        var patch = JsonObject.Create(body)!;
+        return await InTransactionAsync<Results<Ok<WebhookResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(db, async ct =>
+        {
+            if (await LockAsync(db, caller, id, ct) is not { } webhook)
+            {
+                return ApiErrors.NotFound(http, "webhook", id);
+            }
+
+            var merged = MergePatch.Apply(
+                MergePatch.Writable(WebhookResponse.From(webhook), ApiJsonContext.Default.WebhookResponse, ApiJsonContext.Default.CreateWebhookRequest), patch);
+            var (request, invalid) = await PatchValidation.ReadMergedAsync<CreateWebhookRequest>(http, merged, patch, ct);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
+
+            request!.ApplyTo(webhook);
+            await db.SaveChangesAsync(ct);
+            return TypedResults.Ok(WebhookResponse.From(webhook));
+        }, cancellationToken);
+    }
+
+    public static async Task<Results<Ok<DeletedResponse>, NotFound<ApiError>>> Delete(
+        string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
+        await InTransactionAsync<Results<Ok<DeletedResponse>, NotFound<ApiError>>>(db, async ct =>
+        {
+            if (await LockAsync(db, caller, id, ct) is null)
+            {
+                return ApiErrors.NotFound(http, "webhook", id);
+            }
+
+            await db.WebhookDeliveries.Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.WebhookId == id).ExecuteDeleteAsync(ct);
+            await Owned(db, caller).Where(w => w.Id == id).ExecuteDeleteAsync(ct);
+            return TypedResults.Ok(new DeletedResponse(id, "webhook", caller.LiveMode, Deleted: true));
+        }, cancellationToken);
+
+    public static async Task<Results<Ok<ListResponse<WebhookDeliveryResponse>>, NotFound<ApiError>>> ListDeliveries(
+        string id, [AsParameters] WebhookDeliveryListQuery query, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (!await Owned(db, caller).AnyAsync(w => w.Id == id, cancellationToken))
+        {
+            return ApiErrors.NotFound(http, "webhook", id);
+        }
+
+        var page = await Deliveries(db, caller, id).PageAsync(query, cancellationToken);
+        return TypedResults.Ok(page.ToListResponse($"/webhooks/{id}/deliveries", WebhookDeliveryResponse.From));
+    }
+
+    /// <summary>Makes the delivery due now (again pending); refused while an attempt of it is in flight.</summary>
+    public static async Task<Results<Ok<WebhookDeliveryResponse>, NotFound<ApiError>, Conflict<ApiError>>> Retry(
+        string id, [Microsoft.AspNetCore.Mvc.FromRoute(Name = "delivery_id")] string deliveryId, Caller caller, DevicesDbContext db, TimeProvider time, WebhookWakeUp wakeUp, HttpContext http, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var changed = await Deliveries(db, caller, id)
+            .Where(d => d.Id == deliveryId && (d.LockedUntil == null || d.LockedUntil < now))
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, "pending").SetProperty(d => d.NextAttemptAt, now), cancellationToken);
+        var delivery = await Deliveries(db, caller, id).AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
+        if (delivery is null)
+        {
+            return ApiErrors.NotFound(http, "webhook_delivery", deliveryId);
+        }
+
+        if (changed == 0)
+        {
+            return ApiErrors.Conflict(http, "webhook_delivery_in_progress", $"An attempt of '{deliveryId}' is being made; retry once it is done.");
+        }
+
+        wakeUp.Now();
+        return TypedResults.Ok(WebhookDeliveryResponse.From(delivery));
+    }
+
+    public static Ok<JsonWebKeySet> PublicKeys(WebhookSigning signing, HttpContext http)
+    {
+        http.Response.Headers.CacheControl = "public, max-age=300";
+        return TypedResults.Ok(signing.PublicKeys());
+    }
+
+    private static IQueryable<Webhook> Owned(DevicesDbContext db, Caller caller) =>
+        db.Webhooks.Where(w => w.AccountId == caller.AccountId && w.LiveMode == caller.LiveMode);
+
+    private static IQueryable<WebhookDelivery> Deliveries(DevicesDbContext db, Caller caller, string webhookId) =>
+        db.WebhookDeliveries.Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.WebhookId == webhookId);
+
+    private static async Task<Webhook?> LockAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
+        (await db.Webhooks.FromSql($"SELECT * FROM webhooks WHERE account_id = {caller.AccountId} AND live_mode = {caller.LiveMode} AND id = {id} FOR UPDATE").AsTracking()
+            .ToListAsync(cancellationToken)).SingleOrDefault();
+
+    private static Task<T> InTransactionAsync<T>(DevicesDbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
+        {
+            db.ChangeTracker.Clear();
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var result = await work(ct);
+            await transaction.CommitAsync(ct);
+            return result;
+        }, cancellationToken);
+}

@@ -1,0 +1,218 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Flatpeak.Devices.Api.Common.Json;
+using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Events;
+using Microsoft.Extensions.Options;
+
+namespace Flatpeak.Devices.Api.Webhooks;
+
+/// <summary>Wakes the engine before its next poll (a manual retry).</summary>
+public sealed class WebhookWakeUp : IDisposable
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Now()
+    {
+        try
+        {
+            _signal.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already woken.
+        }
+    }
+
+    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+
+    public void Dispose() => _signal.Dispose();
+}
+
+/// <summary>
+/// Delivers events to webhook endpoints, inside the service: reads the feed into deliveries, claims due attempts,
+/// sends each signed, records the outcome and schedules the next. Attempts run in the background with bounded
+/// concurrency (in total and per endpoint), so a slow or dead receiver delays neither requests nor other receivers.
+/// </summary>
+public sealed partial class WebhookEngine(
+    IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp,
+    IOptions<WebhookOptions> options, TimeProvider time, ILogger<WebhookEngine> logger) : BackgroundService
+{
+    public const string MeterName = "Flatpeak.Devices.Webhooks";
+    private const int DispatchBatch = 1000;
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Attempts = Meter.CreateCounter<long>("webhook.attempts", description: "Delivery attempts, by outcome.");
+    private static readonly Histogram<double> Lag = Meter.CreateHistogram<double>(
+        "webhook.delivery.lag", unit: "s", description: "From the event's creation to the first attempt of its delivery.");
+
+    private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly WebhookOptions _options = options.Value;
+    private int _total;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var poll = TimeSpan.FromSeconds(_options.PollSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // Drain the feed, then start what is due.
+                while (await DispatchAsync(stoppingToken) == DispatchBatch)
+                {
+                }
+
+                await StartDueAttemptsAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                RoundFailed(logger, e);
+            }
+
+            try
+            {
+                await wakeUp.WaitAsync(poll, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<int> DispatchAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+        return await WebhookDeliveryStatements.DispatchAsync(db, DispatchBatch, _options.Schedule[0], cancellationToken);
+    }
+
+    private async Task StartDueAttemptsAsync(CancellationToken cancellationToken)
+    {
+        var room = _options.MaxConcurrentAttempts - Volatile.Read(ref _total);
+        if (room <= 0)
+        {
+            return;
+        }
+
+        var busy = _inFlight.Where(e => e.Value >= _options.MaxConcurrentAttemptsPerEndpoint).Select(e => e.Key).ToArray();
+        List<ClaimedAttempt> claimed;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+            // The lease outlasts the attempt's timeout: only a crashed instance's attempt is ever made again.
+            claimed = await WebhookDeliveryStatements.ClaimAsync(db, busy, room, TimeSpan.FromSeconds(_options.TimeoutSeconds + 20), cancellationToken);
+        }
+
+        foreach (var attempt in claimed)
+        {
+            Interlocked.Increment(ref _total);
+            _inFlight.AddOrUpdate(attempt.WebhookId, 1, (_, n) => n + 1);
+            _ = Task.Run(() => AttemptAsync(attempt, cancellationToken), CancellationToken.None);
+        }
+    }
+
+    private async Task AttemptAsync(ClaimedAttempt attempt, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (attempt.Attempts == 1)
+            {
+                Lag.Record((time.GetUtcNow() - attempt.EventTime).TotalSeconds);
+            }
+
+            var (code, error) = await SendAsync(attempt, stoppingToken);
+            var succeeded = code is >= 200 and < 300;
+            Attempts.Add(1, new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : code is null ? "error" : "rejected"));
+            var schedule = _options.Schedule;
+            DateTimeOffset? next = null;
+            var status = succeeded ? "succeeded" : "failed";
+            if (!succeeded && attempt.Attempts < schedule.Count)
+            {
+                status = "pending";
+                var due = attempt.EventTime + schedule[attempt.Attempts];
+                var now = time.GetUtcNow();
+                next = due > now ? due : now;
+            }
+
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+            await WebhookDeliveryStatements.RecordAsync(db, attempt, status, code, error, next, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The lease runs out and the attempt is made again: at least once.
+            RecordingFailed(logger, e, attempt.Id);
+        }
+        finally
+        {
+            _inFlight.AddOrUpdate(attempt.WebhookId, 0, (_, n) => n - 1);
+            Interlocked.Decrement(ref _total);
+            wakeUp.Now();
+        }
+    }
+
+    /// <summary>One POST of the event: the status code, or a short error when there was no HTTP answer.</summary>
+    private async Task<(int? Code, string? Error)> SendAsync(ClaimedAttempt attempt, CancellationToken stoppingToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(EventResponse.From(attempt.Event), ApiJsonContext.Default.EventResponse);
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, attempt.Url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Add("Flatpeak-Signature-Scheme", "v1");
+        request.Headers.Add("Flatpeak-Timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add("Flatpeak-Key-ID", signing.ActiveKeyId);
+        request.Headers.Add("Flatpeak-Signature", "v1=" + signing.Sign(timestamp, body));
+        request.Headers.Add("Flatpeak-Version", attempt.Event.ApiVersion);
+        request.Headers.UserAgent.ParseAdd("Flatpeak-Devices-Webhooks/1");
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_options.TimeoutSeconds));
+        try
+        {
+            using var response = await clients.CreateClient(WebhookDestinations.HttpClientName)
+                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var code = (int)response.StatusCode;
+            return (code, code is >= 200 and < 300 ? null : await ReadStartAsync(response, timeout.Token));
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return (null, $"No answer within {_options.TimeoutSeconds} s.");
+        }
+        catch (HttpRequestException e) when (e.InnerException is WebhookDestinationRefusedException refused)
+        {
+            return (null, "Destination refused: " + refused.Message);
+        }
+        catch (HttpRequestException e)
+        {
+            return (null, Shorten(e.Message));
+        }
+    }
+
+    /// <summary>At most the first KiB of a refusing answer's body, as text.</summary>
+    private static async Task<string?> ReadStartAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var buffer = new byte[WebhookRules.MaxErrorLength];
+            var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+            var text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+            return text.Length == 0 ? null : Shorten(text);
+        }
+        catch (Exception e) when (e is OperationCanceledException or HttpRequestException or IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string Shorten(string text) =>
+        new([.. (text.Length > WebhookRules.MaxErrorLength ? text[..WebhookRules.MaxErrorLength] : text).Select(c => char.IsControl(c) ? ' ' : c)]);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery round failed; trying again shortly.")]
+    private static partial void RoundFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording webhook delivery {DeliveryId} failed; its lease will run out and the attempt be made again.")]
+    private static partial void RecordingFailed(ILogger logger, Exception exception, string deliveryId);
+}

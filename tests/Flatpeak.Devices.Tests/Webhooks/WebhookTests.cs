@@ -1,0 +1,288 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+
+namespace Flatpeak.Devices.Tests.Webhooks;
+
+/// <summary>Webhook endpoints and delivery, with a real receiver on loopback (API.md, "Webhooks").</summary>
+public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Create_then_get_returns_every_field_and_the_list_patch_and_delete_work()
+    {
+        var (account, client) = await SignInAsync();
+
+        using var created = await PostJsonAsync(client, "/webhooks", """{"url":"https://example.com/hook","enabled_events":["device.create"],"description":"Ops"}""");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var webhook = await ReadJsonAsync(created);
+        var id = webhook.GetProperty("id").GetString()!;
+        Assert.Matches("^whe_[0-9a-f]{24}$", id);
+        Assert.Equal(
+            ["id", "object", "live_mode", "account_id", "url", "enabled_events", "status", "description", "time_created"],
+            webhook.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("webhook", webhook.GetProperty("object").GetString());
+        Assert.Equal(account.AccountId, webhook.GetProperty("account_id").GetString());
+        Assert.Equal("enabled", webhook.GetProperty("status").GetString());
+        Assert.Equal(["device.create"], webhook.GetProperty("enabled_events").EnumerateArray().Select(e => e.GetString()));
+
+        using var patched = await client.SendAsync(Patch($"/webhooks/{id}", """{"status":"disabled","description":null,"enabled_events":["*"]}"""));
+        var body = await ReadJsonAsync(patched);
+        Assert.Equal("disabled", body.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("description").ValueKind);
+        Assert.Equal(["*"], body.GetProperty("enabled_events").EnumerateArray().Select(e => e.GetString()));
+        using var stored = await client.GetAsync($"/webhooks/{id}");
+        Assert.Equal(body.GetRawText(), (await ReadJsonAsync(stored)).GetRawText());
+        Assert.Equal([id], await ListIdsAsync(client, "/webhooks"));
+
+        var (_, other) = await SignInAsync(name: "Other");
+        using var foreign = await other.GetAsync($"/webhooks/{id}");
+        await AssertErrorAsync(foreign, HttpStatusCode.NotFound, "api.webhook_get", "webhook_not_found", "id");
+        using var deleted = await client.DeleteAsync($"/webhooks/{id}");
+        Assert.Equal($$"""{"id":"{{id}}","object":"webhook","live_mode":false,"deleted":true}""", (await ReadJsonAsync(deleted)).GetRawText());
+        using var gone = await client.GetAsync($"/webhooks/{id}");
+        await AssertErrorAsync(gone, HttpStatusCode.NotFound, "api.webhook_get", "webhook_not_found", "id");
+    }
+
+    [Theory]
+    [InlineData("""{"enabled_events":["*"]}""", "url_missing", "url")]
+    [InlineData("""{"url":"ftp://example.com","enabled_events":["*"]}""", "url_invalid", "url")]
+    [InlineData("""{"url":"https://user:pw@example.com/","enabled_events":["*"]}""", "url_invalid", "url")]
+    [InlineData("""{"url":"/relative","enabled_events":["*"]}""", "url_invalid", "url")]
+    [InlineData("""{"url":"https://example.com"}""", "enabled_events_missing", "enabled_events")]
+    [InlineData("""{"url":"https://example.com","enabled_events":[]}""", "enabled_events_invalid", "enabled_events")]
+    [InlineData("""{"url":"https://example.com","enabled_events":["device.boom"]}""", "enabled_events_invalid", "enabled_events")]
+    [InlineData("""{"url":"https://example.com","enabled_events":["*","device.create"]}""", "enabled_events_invalid", "enabled_events")]
+    [InlineData("""{"url":"https://example.com","enabled_events":["*"],"status":"paused"}""", "status_invalid", "status")]
+    public async Task A_bad_endpoint_is_refused(string body, string code, string param)
+    {
+        var (_, client) = await SignInAsync();
+
+        using var response = await PostJsonAsync(client, "/webhooks", body);
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.webhook_create", code, param);
+        Assert.Equal(0, await CountMineAsync(db => db.Webhooks));
+    }
+
+    [Fact]
+    public async Task Live_mode_takes_https_only_and_an_account_has_at_most_16_endpoints_per_mode_even_when_created_at_once()
+    {
+        var (_, live) = await SignInAsync(liveMode: true);
+        using var http = await PostJsonAsync(live, "/webhooks", """{"url":"http://example.com/hook","enabled_events":["*"]}""");
+        await AssertErrorAsync(http, HttpStatusCode.BadRequest, "api.webhook_create", "url_invalid", "url", liveMode: true);
+
+        var (_, client) = await SignInAsync();
+        var answers = await Race.RunAsync(Enumerable.Range(0, 24).Select(i => ($"{i}", HttpMethod.Post,
+            (Func<Task<HttpResponseMessage>>)(() => PostJsonAsync(client, "/webhooks", $$"""{"url":"https://example.com/{{i}}","enabled_events":["*"]}""")))));
+
+        Assert.Equal(16, answers.Count(a => a.Status == HttpStatusCode.Created));
+        Assert.All(answers.Where(a => a.Status != HttpStatusCode.Created), a => Assert.Equal("webhook_limit_reached", a.Body.GetProperty("code").GetString()));
+        Assert.Equal(16, await CountMineAsync(db => db.Webhooks));
+    }
+
+    [Fact]
+    public async Task Subscribed_endpoints_get_each_event_signed_with_the_published_key_and_byte_for_byte_as_the_api_shows_it()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        var (_, client) = await SignInAsync();
+        var (_, other) = await SignInAsync(name: "Other");
+        await CreateWebhookAsync(client, receiver.Url("/all"), ["*"]);
+        await CreateWebhookAsync(client, receiver.Url("/locations"), ["location.create"]);
+        var disabled = await CreateWebhookAsync(client, receiver.Url("/disabled"), ["*"]);
+        using var disabling = await client.SendAsync(Patch($"/webhooks/{disabled}", """{"status":"disabled"}"""));
+        Assert.Equal("disabled", (await ReadJsonAsync(disabling)).GetProperty("status").GetString());
+        using var disabledNow = await client.GetAsync($"/webhooks/{disabled}");
+        Assert.Equal("disabled", (await ReadJsonAsync(disabledNow)).GetProperty("status").GetString());
+        await CreateWebhookAsync(other, receiver.Url("/other"), ["device.create"]);
+
+        var location = await CreateLocationAsync(client);
+        await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location));
+        await Wait.UntilAsync(() => receiver.To("/all").Count() >= 2 && receiver.To("/locations").Any(), Deadline, "deliveries of both events");
+        await Task.Delay(500);
+
+        Assert.Equal(2, receiver.To("/all").Count());
+        Assert.Equal(["location.create"], receiver.To("/locations").Select(r => Type(r.Body)));
+        Assert.Empty(receiver.To("/disabled"));
+        Assert.Empty(receiver.To("/other"));
+
+        using var jwks = await Api.Client().GetAsync("/jwks.json");
+        Assert.Equal(HttpStatusCode.OK, jwks.StatusCode);
+        Assert.Equal("public, max-age=300", jwks.Headers.CacheControl?.ToString());
+        var keys = (await ReadJsonAsync(jwks)).GetProperty("keys").EnumerateArray().ToList();
+        Assert.Equal(ApiFixture.WebhookKeys.Select(k => k.KeyId), keys.Select(k => k.GetProperty("kid").GetString()));
+        Assert.All(keys, k => Assert.Equal(["kty", "use", "alg", "kid", "n", "e"], k.EnumerateObject().Select(p => p.Name)));
+        Assert.DoesNotContain("\"d\"", (await jwks.Content.ReadAsStringAsync()), StringComparison.Ordinal);
+
+        foreach (var delivery in receiver.Requests)
+        {
+            Assert.Equal("application/json", delivery.Headers["Content-Type"]);
+            Assert.Equal("v1", delivery.Headers["Flatpeak-Signature-Scheme"]);
+            Assert.Equal("2024-08-24", delivery.Headers["Flatpeak-Version"]);
+            var kid = delivery.Headers["Flatpeak-Key-ID"];
+            Assert.Equal(ApiFixture.WebhookKeys[0].KeyId, kid);
+            var timestamp = delivery.Headers["Flatpeak-Timestamp"];
+            Assert.InRange(long.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            var signature = delivery.Headers["Flatpeak-Signature"];
+            Assert.StartsWith("v1=", signature, StringComparison.Ordinal);
+            var jwk = keys.Single(k => k.GetProperty("kid").GetString() == kid);
+            using var rsa = RSA.Create(new RSAParameters
+            {
+                Modulus = Base64Url.DecodeFromChars(jwk.GetProperty("n").GetString()),
+                Exponent = Base64Url.DecodeFromChars(jwk.GetProperty("e").GetString()),
+            });
+            byte[] signed = [.. Encoding.ASCII.GetBytes(timestamp + "."), .. delivery.Body];
+            byte[] signatureBytes = Base64Url.DecodeFromChars(signature.AsSpan(3));
+            Assert.True(rsa.VerifyData(signed, signatureBytes, HashAlgorithmName.SHA256, RSASignaturePadding.Pss), "the signature verifies with the published key");
+            byte[] tampered = [.. signed, (byte)' '];
+            Assert.False(rsa.VerifyData(tampered, signatureBytes, HashAlgorithmName.SHA256, RSASignaturePadding.Pss));
+
+            var eventId = JsonDocument.Parse(delivery.Body).RootElement.GetProperty("id").GetString();
+            using var fetched = await client.GetAsync($"/events/{eventId}");
+            Assert.Equal(await fetched.Content.ReadAsByteArrayAsync(), delivery.Body);
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_attempt_is_tried_again_on_the_schedule_and_the_delivery_records_it()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        receiver.Answers["/flaky"] = n => (n == 1 ? 500 : 200, TimeSpan.Zero);
+        var (_, client) = await SignInAsync();
+        var webhook = await CreateWebhookAsync(client, receiver.Url("/flaky"), ["location.create"]);
+
+        await CreateLocationAsync(client);
+
+        var delivery = await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "succeeded");
+        Assert.Equal(2, delivery.GetProperty("attempts").GetInt32());
+        Assert.Equal(200, delivery.GetProperty("last_status_code").GetInt32());
+        Assert.Equal(JsonValueKind.Null, delivery.GetProperty("next_attempt_at").ValueKind);
+        Assert.Equal(
+            ["id", "object", "webhook_id", "event_id", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "time_created"],
+            delivery.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("webhook_delivery", delivery.GetProperty("object").GetString());
+        var attempts = receiver.To("/flaky").ToList();
+        Assert.Equal(2, attempts.Count);
+        var eventTime = JsonDocument.Parse(attempts[0].Body).RootElement.GetProperty("time_created").GetDateTimeOffset();
+        Assert.True(attempts[1].At >= eventTime + ApiFixture.WebhookSchedule[1], "the second attempt waits for its turn in the schedule");
+        Assert.Equal(attempts[0].Body, attempts[1].Body);
+    }
+
+    [Fact]
+    public async Task A_receiver_that_never_succeeds_fails_the_delivery_after_the_last_attempt_and_a_manual_retry_sends_it_again()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        var failing = true;
+        receiver.Answers["/down"] = _ => (failing ? 503 : 204, TimeSpan.Zero);
+        var (_, client) = await SignInAsync();
+        var webhook = await CreateWebhookAsync(client, receiver.Url("/down"), ["location.create"]);
+
+        await CreateLocationAsync(client);
+
+        var failed = await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "failed");
+        Assert.Equal(ApiFixture.WebhookSchedule.Count, failed.GetProperty("attempts").GetInt32());
+        Assert.Equal(503, failed.GetProperty("last_status_code").GetInt32());
+        Assert.Equal(1024, failed.GetProperty("last_error").GetString()!.Length);
+
+        failing = false;
+        using var retried = await client.PostAsync($"/webhooks/{webhook}/deliveries/{failed.GetProperty("id").GetString()}/retry", null);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        var succeeded = await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "succeeded");
+        Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, succeeded.GetProperty("attempts").GetInt32());
+        Assert.Equal(204, succeeded.GetProperty("last_status_code").GetInt32());
+        using var unknown = await client.PostAsync($"/webhooks/{webhook}/deliveries/whd_000000000000000000000000/retry", null);
+        await AssertErrorAsync(unknown, HttpStatusCode.NotFound, "api.webhook_delivery_retry", "webhook_delivery_not_found", "id");
+    }
+
+    [Fact]
+    public async Task A_slow_receiver_times_out_and_a_redirect_is_not_followed()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        receiver.Answers["/slow"] = n => (200, n == 1 ? TimeSpan.FromSeconds(4) : TimeSpan.Zero);
+        receiver.Answers["/moved"] = _ => (302, TimeSpan.Zero);
+        var (_, client) = await SignInAsync();
+        var slow = await CreateWebhookAsync(client, receiver.Url("/slow"), ["location.create"]);
+        var moved = await CreateWebhookAsync(client, receiver.Url("/moved"), ["location.create"]);
+
+        await CreateLocationAsync(client);
+
+        var timedOut = await WaitForDeliveryAsync(client, slow, d => d.GetProperty("status").GetString() == "succeeded");
+        Assert.Equal(2, timedOut.GetProperty("attempts").GetInt32());
+        var redirected = await WaitForDeliveryAsync(client, moved, d => d.GetProperty("status").GetString() == "failed");
+        Assert.Equal(302, redirected.GetProperty("last_status_code").GetInt32());
+        Assert.Empty(receiver.To("/redirected"));
+    }
+
+    [Fact]
+    public async Task Private_destinations_are_refused_at_every_attempt_without_the_setting()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        // Its own database, so that only this strict instance delivers there.
+        var database = await Api.NewDatabaseAsync("strict");
+        await using var strict = Api.Factory.WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ConnectionStrings:Postgres", database);
+            web.UseSetting("Webhooks:AllowPrivateNetworks", "false");
+        });
+        using var anonymous = ApiFixture.Client(strict);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        Assert.Equal(0, await Flatpeak.Devices.Api.Accounts.OperatorCommands.RunAsync(strict.Services, ["accounts", "create", "--name", "Strict"], stdout, stderr));
+        var account = JsonSerializer.Deserialize(stdout.ToString(), Flatpeak.Devices.Api.Common.Json.ApiJsonContext.Default.AccountCreated)!;
+        using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
+        login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
+        using var token = await anonymous.SendAsync(login);
+        using var client = ApiFixture.Client(strict, (await ReadJsonAsync(token)).GetProperty("bearer_token").GetString());
+        var webhook = await CreateWebhookAsync(client, receiver.Url("/private"), ["location.create"]);
+
+        await CreateLocationAsync(client);
+
+        var failed = await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "failed");
+        Assert.Equal(ApiFixture.WebhookSchedule.Count, failed.GetProperty("attempts").GetInt32());
+        Assert.StartsWith("Destination refused", failed.GetProperty("last_error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, failed.GetProperty("last_status_code").ValueKind);
+        Assert.Empty(receiver.Requests);
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("10.1.2.3")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("172.16.0.1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("192.168.0.1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("169.254.169.254")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("fd00::1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("fe80::1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("::ffff:127.0.0.1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("224.0.0.1")));
+        Assert.True(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("93.184.216.34")));
+        Assert.True(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("2606:2800:220:1::1")));
+    }
+
+    private static string Type(byte[] body) => JsonDocument.Parse(body).RootElement.GetProperty("type").GetString()!;
+
+    private static async Task<string> CreateWebhookAsync(HttpClient client, string url, string[] events, string status = "enabled")
+    {
+        using var response = await PostJsonAsync(client, "/webhooks", JsonSerializer.Serialize(new { url, enabled_events = events, status }));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
+    }
+
+    private static async Task<JsonElement> WaitForDeliveryAsync(HttpClient client, string webhook, Func<JsonElement, bool> done)
+    {
+        JsonElement found = default;
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await client.GetAsync($"/webhooks/{webhook}/deliveries");
+            var data = (await ReadJsonAsync(response)).GetProperty("data");
+            if (data.GetArrayLength() == 1 && done(data[0]))
+            {
+                found = data[0];
+                return true;
+            }
+
+            return false;
+        }, Deadline, $"the delivery of {webhook}");
+        return found;
+    }
+}
