@@ -34,6 +34,8 @@ fi
 export ConnectionStrings__Postgres
 export Auth__SigningKey=${Auth__SigningKey:-$(head -c 48 /dev/urandom | base64 | tr -d '\n')}
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Production}
+# Local development: webhook receivers on this machine (localhost, a LAN address) are allowed.
+export Webhooks__AllowPrivateNetworks=${Webhooks__AllowPrivateNetworks:-true}
 # Logs for people when a person is watching; JSON (the default, for log collectors) otherwise.
 if [ -t 1 ]; then export Logging__Console__FormatterName=${Logging__Console__FormatterName:-simple}; fi
 

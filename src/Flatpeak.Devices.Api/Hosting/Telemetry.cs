@@ -48,6 +48,7 @@ public static class Telemetry
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
+                .AddMeter(Webhooks.WebhookEngine.MeterName)
                 .AddMeter("Npgsql")
                 .AddOtlpExporter((exporter, reader) =>
                 {

@@ -102,7 +102,7 @@ public sealed partial class WebhookEngine(
         {
             var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
             // The lease outlasts the attempt's timeout: only a crashed instance's attempt is ever made again.
-            claimed = await WebhookDeliveryStatements.ClaimAsync(db, busy, room, TimeSpan.FromSeconds(_options.TimeoutSeconds + 20), cancellationToken);
+            claimed = await WebhookDeliveryStatements.ClaimAsync(db, busy, room, TimeSpan.FromSeconds((_options.TimeoutSeconds * 2) + 5), cancellationToken);
         }
 
         foreach (var attempt in claimed)

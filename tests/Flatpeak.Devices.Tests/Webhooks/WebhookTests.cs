@@ -222,22 +222,8 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
     public async Task Private_destinations_are_refused_at_every_attempt_without_the_setting()
     {
         await using var receiver = await Receiver.StartAsync();
-        // Its own database, so that only this strict instance delivers there.
-        var database = await Api.NewDatabaseAsync("strict");
-        await using var strict = Api.Factory.WithWebHostBuilder(web =>
-        {
-            web.UseSetting("ConnectionStrings:Postgres", database);
-            web.UseSetting("Webhooks:AllowPrivateNetworks", "false");
-        });
-        using var anonymous = ApiFixture.Client(strict);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        Assert.Equal(0, await Flatpeak.Devices.Api.Accounts.OperatorCommands.RunAsync(strict.Services, ["accounts", "create", "--name", "Strict"], stdout, stderr));
-        var account = JsonSerializer.Deserialize(stdout.ToString(), Flatpeak.Devices.Api.Common.Json.ApiJsonContext.Default.AccountCreated)!;
-        using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
-        login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
-        using var token = await anonymous.SendAsync(login);
-        using var client = ApiFixture.Client(strict, (await ReadJsonAsync(token)).GetProperty("bearer_token").GetString());
+        await using var strict = await IsolatedAsync(("Webhooks:AllowPrivateNetworks", "false"));
+        using var client = await strict.ClientAsync();
         var webhook = await CreateWebhookAsync(client, receiver.Url("/private"), ["location.create"]);
 
         await CreateLocationAsync(client);
@@ -257,6 +243,99 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("224.0.0.1")));
         Assert.True(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("93.184.216.34")));
         Assert.True(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("2606:2800:220:1::1")));
+    }
+
+    [Fact]
+    public async Task After_a_key_rotation_deliveries_are_signed_with_the_new_key_and_the_old_one_stays_published()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        await using var rotated = await IsolatedAsync(("Webhooks:ActiveSigningKey", ApiFixture.WebhookKeys[1].KeyId));
+        using var client = await rotated.ClientAsync();
+        await CreateWebhookAsync(client, receiver.Url("/rotated"), ["*"]);
+
+        await CreateLocationAsync(client);
+
+        await Wait.UntilAsync(() => receiver.To("/rotated").Any(), Deadline, "a delivery");
+        var delivery = receiver.To("/rotated").First();
+        Assert.Equal(ApiFixture.WebhookKeys[1].KeyId, delivery.Headers["Flatpeak-Key-ID"]);
+        using var jwks = await ApiFixture.Client(rotated.Factory).GetAsync("/jwks.json");
+        var keys = (await ReadJsonAsync(jwks)).GetProperty("keys").EnumerateArray().ToList();
+        Assert.Equal(ApiFixture.WebhookKeys.Select(k => k.KeyId), keys.Select(k => k.GetProperty("kid").GetString()));
+        var jwk = keys[1];
+        using var rsa = RSA.Create(new RSAParameters
+        {
+            Modulus = Base64Url.DecodeFromChars(jwk.GetProperty("n").GetString()),
+            Exponent = Base64Url.DecodeFromChars(jwk.GetProperty("e").GetString()),
+        });
+        byte[] signed = [.. Encoding.ASCII.GetBytes(delivery.Headers["Flatpeak-Timestamp"] + "."), .. delivery.Body];
+        Assert.True(rsa.VerifyData(signed, Base64Url.DecodeFromChars(delivery.Headers["Flatpeak-Signature"].AsSpan(3)), HashAlgorithmName.SHA256, RSASignaturePadding.Pss));
+    }
+
+    [Fact]
+    public async Task Attempts_and_delivery_lag_are_measured()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        var measured = new System.Collections.Concurrent.ConcurrentBag<(string Instrument, object? Outcome)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Flatpeak.Devices.Api.Webhooks.WebhookEngine.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) =>
+            measured.Add((instrument.Name, tags.ToArray().FirstOrDefault(t => t.Key == "outcome").Value)));
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => measured.Add((instrument.Name, value >= 0)));
+        listener.Start();
+        receiver.Answers["/measured"] = n => (n == 1 ? 500 : 200, TimeSpan.Zero);
+        var (_, client) = await SignInAsync();
+        var webhook = await CreateWebhookAsync(client, receiver.Url("/measured"), ["location.create"]);
+
+        await CreateLocationAsync(client);
+
+        await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "succeeded");
+        await Wait.UntilAsync(() => measured.Count(m => m.Instrument == "webhook.attempts") >= 2, Deadline, "two attempts measured");
+        Assert.Contains(("webhook.attempts", (object?)"rejected"), measured);
+        Assert.Contains(("webhook.attempts", (object?)"succeeded"), measured);
+        Assert.Contains(("webhook.delivery.lag", (object?)true), measured);
+    }
+
+    /// <summary>A service of its own on a database of its own (so that only it delivers there), with these settings.</summary>
+    private async Task<Isolated> IsolatedAsync(params (string Key, string Value)[] settings)
+    {
+        var database = await Api.NewDatabaseAsync("webhooks");
+        var factory = Api.Factory.WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ConnectionStrings:Postgres", database);
+            foreach (var (key, value) in settings)
+            {
+                web.UseSetting(key, value);
+            }
+        });
+        ApiFixture.Client(factory).Dispose();
+        return new Isolated(factory);
+    }
+
+    private sealed class Isolated(Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> factory) : IAsyncDisposable
+    {
+        public Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> Factory => factory;
+
+        /// <summary>A client logged in to a new account of this instance's database.</summary>
+        public async Task<HttpClient> ClientAsync()
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            Assert.Equal(0, await Flatpeak.Devices.Api.Accounts.OperatorCommands.RunAsync(factory.Services, ["accounts", "create", "--name", "Isolated"], stdout, stderr));
+            var account = JsonSerializer.Deserialize(stdout.ToString(), Flatpeak.Devices.Api.Common.Json.ApiJsonContext.Default.AccountCreated)!;
+            using var anonymous = ApiFixture.Client(factory);
+            using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
+            login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
+            using var token = await anonymous.SendAsync(login);
+            return ApiFixture.Client(factory, (await ReadJsonAsync(token)).GetProperty("bearer_token").GetString());
+        }
+
+        public ValueTask DisposeAsync() => factory.DisposeAsync();
     }
 
     private static string Type(byte[] body) => JsonDocument.Parse(body).RootElement.GetProperty("type").GetString()!;

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Flatpeak.Devices.Tests.Devices;
+using Flatpeak.Devices.Tests.Infrastructure;
+using Flatpeak.Devices.Tests.Webhooks;
+
+namespace Flatpeak.Devices.Tests.MultiInstance;
+
+/// <summary>Webhook delivery by service processes sharing one database: each event delivered, by one instance, and nothing lost to a crash.</summary>
+[Collection(ProcessesGroup.Name)]
+public sealed class WebhookInstancesTests(ApiFixture api) : ApiTest(api)
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
+
+    private static Dictionary<string, string> Settings => ApiFixture.WebhookSettings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
+
+    [Fact]
+    public async Task Two_instances_deliver_every_event_of_200_creates_once()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        var database = await Api.NewDatabaseAsync("hooks2");
+        await using var a = ServiceProcess.StartServer(database, Settings);
+        await using var b = ServiceProcess.StartServer(database, Settings);
+        await Task.WhenAll(a.WaitUntilReadyAsync(), b.WaitUntilReadyAsync());
+        var token = await TokenAsync(database, a);
+        using var clientA = Client(a, token);
+        using var clientB = Client(b, token);
+        await CreateWebhookAsync(clientA, receiver.Url("/fleet"));
+
+        var location = await CreateLocationAsync(clientB);
+        using var inFlight = new SemaphoreSlim(32);
+        var ids = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+        {
+            await inFlight.WaitAsync();
+            try
+            {
+                return (await CreateDeviceAsync(i % 2 == 0 ? clientA : clientB, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString()!;
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }));
+
+        await Wait.UntilAsync(() => ObjectIds(receiver).Distinct().Count() >= 201, Deadline, "every event delivered");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var received = ObjectIds(receiver).ToList();
+        Assert.Equal(ids.Append(location).Order(StringComparer.Ordinal), received.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_instance_killed_between_the_changes_and_their_delivery_loses_nothing()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        // Slow answers: when the instance is killed, most deliveries are still pending or in flight.
+        receiver.Answers["/crash"] = _ => (200, TimeSpan.FromMilliseconds(500));
+        var database = await Api.NewDatabaseAsync("hookcrash");
+        var settings = Settings;
+        settings["Webhooks__MaxConcurrentAttemptsPerEndpoint"] = "2";
+        var first = ServiceProcess.StartServer(database, settings);
+        var ids = new List<string>();
+        try
+        {
+            await first.WaitUntilReadyAsync();
+            var token = await TokenAsync(database, first);
+            using var client = Client(first, token);
+            await CreateWebhookAsync(client, receiver.Url("/crash"));
+            var location = await CreateLocationAsync(client);
+            ids.Add(location);
+            for (var i = 0; i < 40; i++)
+            {
+                ids.Add((await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString()!);
+            }
+        }
+        finally
+        {
+            // Killed, not stopped.
+            await first.DisposeAsync();
+        }
+
+        Assert.True(ObjectIds(receiver).Distinct().Count() < ids.Count, "the kill came before every event was delivered");
+        await using var second = ServiceProcess.StartServer(database, settings);
+        await second.WaitUntilReadyAsync();
+
+        await Wait.UntilAsync(() => ObjectIds(receiver).Distinct().Count() >= ids.Count, Deadline, "every event delivered after the restart");
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ObjectIds(receiver).Distinct().Order(StringComparer.Ordinal));
+    }
+
+    private static IEnumerable<string> ObjectIds(Receiver receiver) =>
+        receiver.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").GetProperty("id").GetString()!);
+
+    private static HttpClient Client(ServiceProcess server, string token)
+    {
+        var client = new HttpClient { BaseAddress = server.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private static async Task<string> TokenAsync(string database, ServiceProcess server)
+    {
+        var (exit, stdout, stderr) = await ServiceProcess.RunCommandAsync(database, "accounts", "create", "--name", "Hooks");
+        Assert.True(exit == 0, stderr);
+        var account = JsonDocument.Parse(stdout).RootElement;
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
+        login.Headers.Authorization = ApiFixture.BasicAuth(account.GetProperty("account_id").GetString()!, account.GetProperty("test_key").GetString()!);
+        using var response = await client.SendAsync(login);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await ReadJsonAsync(response)).GetProperty("bearer_token").GetString()!;
+    }
+
+    private static async Task CreateWebhookAsync(HttpClient client, string url)
+    {
+        using var response = await PostJsonAsync(client, "/webhooks", $$"""{"url":"{{url}}","enabled_events":["*"]}""");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+}
