@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of POST /devices against the database's own ceiling, on this machine. One command: bench/run.sh
-#   DURATION=20 WARMUP=30 CONNECTIONS="8 32 64" PGBENCH_CLIENTS="8 16 32" SEED_DEVICES=1000000 bench/run.sh
+#   DURATION=20 WARMUP=30 CONNECTIONS="8 32 64" WEBHOOK_CONNECTIONS="8 32" PGBENCH_CLIENTS="8 16 32" SEED_DEVICES=1000000 bench/run.sh
 # Builds the service in Release, starts a throwaway PostgreSQL (durable commits: synchronous_commit on) and the
 # service against it, makes an account, a location and a token, warms up (tiered JIT), loads POST /devices with wrk
 # at each connection count, measures the pgbench ceiling of the same database work, then seeds SEED_DEVICES devices
@@ -14,6 +14,7 @@ WARMUP=${WARMUP:-30}
 CONNECTIONS=${CONNECTIONS:-"8 32 64"}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-"8 16 32"}
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-15}
+WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-"8 32"}
 SEED_DEVICES=${SEED_DEVICES:-1000000}
 
 [ "$(id -u)" = 0 ] && sudo="" || sudo="sudo"
@@ -27,8 +28,9 @@ pg_bin=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sor
 
 work=$(mktemp -d /tmp/flatpeak-bench.XXXXXX)
 chmod 755 "$work"
-service_pid=""
+service_pid="" receiver_pid=""
 cleanup() {
+  [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
   scripts/throwaway-postgres.sh stop "$work/pg"
   rm -rf "$work"
@@ -37,7 +39,8 @@ trap cleanup EXIT
 
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on)
+# Commit timestamps: the webhook run measures delivery lag from each event's commit.
+connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on track_commit_timestamp=on)
 psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1)
 echo "== building (Release)" >&2
 dotnet publish src/Flatpeak.Devices.Api -c Release -o "$work/app" --nologo -v quiet >&2
@@ -47,6 +50,8 @@ export Auth__SigningKey=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 export ASPNETCORE_ENVIRONMENT=Production
 # The bench measures the service, not the rate limiter: a bucket no run can empty.
 export RateLimiting__TokenLimit=100000000 RateLimiting__TokensPerPeriod=100000000
+# The webhook run's receiver listens on loopback.
+export Webhooks__AllowPrivateNetworks=true
 
 account=$(cd "$work/app" && dotnet Flatpeak.Devices.Api.dll accounts create --name Bench 2>"$work/account.log")
 account_id=$(echo "$account" | sed -E 's/.*"account_id":"([^"]+)".*/\1/')
@@ -96,6 +101,37 @@ for c in $CONNECTIONS; do
   results[$c]=$(measure "$c" bench/post-device.lua /devices)
   echo "${results[$c]}" >&2
 done
+
+# The same load with one endpoint subscribed to device.create (bench/receiver.js answering 200), right after the
+# same load without it, and the delivery lag: from each event's commit to the first attempt of its delivery.
+command -v node >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs >/dev/null; }
+receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+node bench/receiver.js "$receiver_port" &
+receiver_pid=$!
+declare -A unhooked hooked lags
+for c in $WEBHOOK_CONNECTIONS; do
+  echo "== POST /devices, $c connections, ${DURATION}s, without a webhook endpoint, then with one" >&2
+  unhooked[$c]=$(measure "$c" bench/post-device.lua /devices)
+  echo "${unhooked[$c]}" >&2
+  webhook_id=$(curl -fs -X POST "$url/webhooks" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"url\":\"http://127.0.0.1:$receiver_port/hook\",\"enabled_events\":[\"device.create\"]}" | sed -E 's/.*"id":"(whe_[0-9a-f]+)".*/\1/')
+  hooked[$c]=$(measure "$c" bench/post-device.lua /devices)
+  echo "${hooked[$c]}" >&2
+  for _ in $(seq 1 240); do
+    [ "$("${psql_cmd[@]}" -c "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")" = 0 ] && break
+    sleep 0.5
+  done
+  lags[$c]=$("${psql_cmd[@]}" -c "
+    SELECT count(*) || ' ' || round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l) * 1000)::numeric, 1) || ' '
+           || round((percentile_cont(0.99) WITHIN GROUP (ORDER BY l) * 1000)::numeric, 1) || ' '
+           || count(*) FILTER (WHERE status <> 'succeeded')
+    FROM (SELECT d.status, extract(epoch FROM d.first_attempt_at - pg_xact_commit_timestamp((e.xact_id % 4294967296)::text::xid)) AS l
+          FROM webhook_deliveries d JOIN events e ON e.account_id = d.account_id AND e.live_mode = d.live_mode AND e.id = d.event_id
+          WHERE d.webhook_id = '$webhook_id') t")
+  echo "deliveries, lag p50 ms, lag p99 ms, not succeeded: ${lags[$c]}" >&2
+  curl -fs -X DELETE "$url/webhooks/$webhook_id" -H "Authorization: Bearer $BENCH_TOKEN" >/dev/null
+done
+kill "$receiver_pid" 2>/dev/null; receiver_pid=""
 
 pgbench_best() {
   local file=$1 best=0 tps clients
@@ -167,6 +203,12 @@ echo "design-ceiling.sql without FOR KEY SHARE on the locations = $design_unlock
 echo "$(nproc) cores, wrk + service + PostgreSQL on one machine; service peak RSS = ${peak_rss_mb} MB; ratio = requests/s / ceiling"
 for c in $CONNECTIONS; do
   row "POST /devices c=$c" "${results[$c]}"
+done
+for c in $WEBHOOK_CONNECTIONS; do
+  row "POST /devices c=$c, no webhook" "${unhooked[$c]}"
+  row "POST /devices c=$c, 1 webhook" "${hooked[$c]}"
+  read -r deliveries lag_p50 lag_p99 undelivered <<<"${lags[$c]}"
+  echo "webhook c=$c: rps with ÷ without = $(awk -v a="$(get "${hooked[$c]}" rps)" -v b="$(get "${unhooked[$c]}" rps)" 'BEGIN {printf "%.2f", a / b}'); $deliveries deliveries, lag from commit to first attempt p50 = ${lag_p50} ms, p99 = ${lag_p99} ms, not succeeded = $undelivered"
 done
 if [ -n "$seeded_post" ]; then
   row "POST /devices c=32, $devices_now devices" "$seeded_post"

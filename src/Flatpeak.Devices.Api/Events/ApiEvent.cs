@@ -20,4 +20,7 @@ public sealed class ApiEvent : IHasObjectId
     /// events of transactions older than every transaction still running, so that a late commit is never skipped.
     /// </summary>
     public long TransactionId { get; init; }
+
+    /// <summary>When the statement that wrote the event ran (set by the database, to the microsecond; not on the wire): webhook delivery lag counts from it.</summary>
+    public DateTimeOffset WrittenAt { get; init; }
 }

@@ -19,6 +19,7 @@ internal sealed class EventConfiguration : IEntityTypeConfiguration<ApiEvent>
         // xid8 as bigint: 64-bit transaction ids never reach 2^63, and bigint maps to a plain long.
         @event.Property(e => e.TransactionId).HasColumnName("xact_id")
             .HasDefaultValueSql(EventFeed.CurrentTransactionIdSql).ValueGeneratedOnAdd();
+        @event.Property(e => e.WrittenAt).HasDefaultValueSql("clock_timestamp()").ValueGeneratedOnAdd();
         // The feed: newest first in commit-safe order.
         @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.TransactionId, e.Id });
         @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.ObjectId });

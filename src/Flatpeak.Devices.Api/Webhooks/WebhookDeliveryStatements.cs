@@ -17,19 +17,20 @@ public sealed record ClaimedAttempt(
 /// </summary>
 public static class WebhookDeliveryStatements
 {
+    /// <summary>The dispatcher's position, locked for this transaction; none when another instance is dispatching.</summary>
+    private const string LockPosition = "SELECT xact_id, event_id FROM webhook_feed_position WHERE id = 1 FOR UPDATE SKIP LOCKED";
+
     /// <summary>
     /// Reads the next settled events after the dispatcher's position (in the feed's order, so a late commit is never
     /// skipped), creates one delivery per enabled endpoint of the event's account and mode that subscribes to its type,
-    /// and moves the position — one statement, so a crash loses nothing and a reread duplicates nothing. The position row
-    /// is taken <c>SKIP LOCKED</c>: one instance dispatches at a time. Returns the events read.
+    /// and moves the position; in the transaction that holds the position, so a crash loses nothing and a reread
+    /// duplicates nothing. Returns the events read.
     /// </summary>
     private const string Dispatch = $"""
-        WITH position AS (
-            SELECT xact_id, event_id FROM webhook_feed_position WHERE id = 1 FOR UPDATE SKIP LOCKED
-        ), batch AS (
+        WITH batch AS (
             SELECT e.account_id, e.live_mode, e.id, e.type, e.time_created, e.xact_id
-            FROM events e, position p
-            WHERE (e.xact_id, e.id) > (p.xact_id, p.event_id) AND e.xact_id < {EventFeed.SettledBelowSql}
+            FROM events e
+            WHERE (e.xact_id, e.id) > (@xact_id, @event_id::text COLLATE "C") AND e.xact_id < {EventFeed.SettledBelowSql}
             ORDER BY e.xact_id, e.id
             LIMIT @batch
         ), created AS (
@@ -42,12 +43,10 @@ public static class WebhookDeliveryStatements
                 AND (w.enabled_events @> ARRAY[b.type::text] OR w.enabled_events @> ARRAY['{WebhookRules.AllEvents}'])
                 AND w.time_created <= b.time_created
             ON CONFLICT DO NOTHING
-            RETURNING 1
         ), moved AS (
             UPDATE webhook_feed_position p SET xact_id = last.xact_id, event_id = last.id
             FROM (SELECT xact_id, id FROM batch ORDER BY xact_id DESC, id DESC LIMIT 1) last
             WHERE p.id = 1
-            RETURNING 1
         )
         SELECT count(*)::int FROM batch
         """;
@@ -71,17 +70,51 @@ public static class WebhookDeliveryStatements
           AND w.account_id = d.account_id AND w.live_mode = d.live_mode AND w.id = d.webhook_id
           AND e.account_id = d.account_id AND e.live_mode = d.live_mode AND e.id = d.event_id
         RETURNING d.account_id, d.live_mode, d.id, d.webhook_id, d.attempts, d.event_time, w.url,
-                  e.id, e.type, e.object_id, e.data, e.time_created, e.api_version
+                  e.id, e.type, e.object_id, e.data, e.time_created, e.api_version, e.written_at
         """;
 
+    /// <summary>Records the outcomes of many attempts in one statement.</summary>
     private const string Record = """
-        UPDATE webhook_deliveries
-        SET status = @status, last_status_code = @code, last_error = @error, next_attempt_at = @next, locked_until = NULL
-        WHERE account_id = @account_id AND live_mode = @live_mode AND id = @id
+        UPDATE webhook_deliveries d
+        SET status = r.status, last_status_code = r.code, last_error = r.error, next_attempt_at = r.next, locked_until = NULL
+        FROM unnest(@account_ids, @live_modes, @ids, @statuses, @codes, @errors, @nexts) AS r(account_id, live_mode, id, status, code, error, next)
+        WHERE d.account_id = r.account_id AND d.live_mode = r.live_mode AND d.id = r.id
         """;
 
-    public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, CancellationToken cancellationToken) =>
-        (int)(await RunAsync(db, Dispatch, [Parameter("batch", batch), Parameter("first_delay", firstDelay)], c => c.ExecuteScalarAsync(cancellationToken)))!;
+    public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            long xactId;
+            string eventId;
+            await using (var position = new NpgsqlCommand(LockPosition, connection, transaction))
+            await using (var reader = await position.ExecuteReaderAsync(cancellationToken))
+            {
+                if (!await reader.ReadAsync(cancellationToken))
+                {
+                    return 0;
+                }
+
+                (xactId, eventId) = (reader.GetInt64(0), reader.GetString(1));
+            }
+
+            await using var dispatch = new NpgsqlCommand(Dispatch, connection, transaction);
+            dispatch.Parameters.Add(Parameter("xact_id", xactId));
+            dispatch.Parameters.Add(Parameter("event_id", eventId));
+            dispatch.Parameters.Add(Parameter("batch", batch));
+            dispatch.Parameters.Add(Parameter("first_delay", firstDelay));
+            var read = (int)(await dispatch.ExecuteScalarAsync(cancellationToken))!;
+            await transaction.CommitAsync(cancellationToken);
+            return read;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
 
     public static Task<List<ClaimedAttempt>> ClaimAsync(DevicesDbContext db, string[] busy, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
         RunAsync(db, Claim, [Parameter("busy", busy), Parameter("limit", limit), Parameter("lease", lease)], async command =>
@@ -104,19 +137,26 @@ public static class WebhookDeliveryStatements
                         Data = reader.GetString(10),
                         TimeCreated = reader.GetFieldValue<DateTimeOffset>(11),
                         ApiVersion = reader.GetString(12),
+                        WrittenAt = reader.GetFieldValue<DateTimeOffset>(13),
                     }));
             }
 
             return claimed;
         });
 
-    public static Task RecordAsync(
-        DevicesDbContext db, ClaimedAttempt attempt, string status, int? code, string? error, DateTimeOffset? next, CancellationToken cancellationToken) =>
+    /// <summary>An attempt's outcome: its status after it, the answer's status code or a short error, and when the next attempt is due.</summary>
+    public sealed record Outcome(ClaimedAttempt Attempt, string Status, int? Code, string? Error, DateTimeOffset? Next);
+
+    public static Task RecordAsync(DevicesDbContext db, IReadOnlyList<Outcome> outcomes, CancellationToken cancellationToken) =>
         RunAsync(db, Record,
             [
-                Parameter("status", status), Parameter("code", code, NpgsqlDbType.Integer), Parameter("error", error, NpgsqlDbType.Text),
-                Parameter("next", next, NpgsqlDbType.TimestampTz), Parameter("account_id", attempt.AccountId),
-                Parameter("live_mode", attempt.LiveMode), Parameter("id", attempt.Id),
+                Parameter("account_ids", outcomes.Select(o => o.Attempt.AccountId).ToArray()),
+                Parameter("live_modes", outcomes.Select(o => o.Attempt.LiveMode).ToArray()),
+                Parameter("ids", outcomes.Select(o => o.Attempt.Id).ToArray()),
+                Parameter("statuses", outcomes.Select(o => o.Status).ToArray()),
+                Parameter("codes", outcomes.Select(o => o.Code).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer),
+                Parameter("errors", outcomes.Select(o => o.Error).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text),
+                Parameter("nexts", outcomes.Select(o => o.Next).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz),
             ],
             c => c.ExecuteNonQueryAsync(cancellationToken));
 

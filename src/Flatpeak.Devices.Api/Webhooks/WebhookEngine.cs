@@ -26,7 +26,8 @@ public sealed class WebhookWakeUp : IDisposable
         }
     }
 
-    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+    /// <summary>True when woken, false when the timeout passed.</summary>
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
     public void Dispose() => _signal.Dispose();
 }
@@ -42,42 +43,118 @@ public sealed partial class WebhookEngine(
 {
     public const string MeterName = "Flatpeak.Devices.Webhooks";
     private const int DispatchBatch = 1000;
+    private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> Attempts = Meter.CreateCounter<long>("webhook.attempts", description: "Delivery attempts, by outcome.");
     private static readonly Histogram<double> Lag = Meter.CreateHistogram<double>(
-        "webhook.delivery.lag", unit: "s", description: "From the event's creation to the first attempt of its delivery.");
+        "webhook.delivery.lag", unit: "s", description: "From the write of the event (its change's statement) to the first attempt of its delivery.");
 
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly System.Threading.Channels.Channel<WebhookDeliveryStatements.Outcome> _outcomes =
+        System.Threading.Channels.Channel.CreateUnbounded<WebhookDeliveryStatements.Outcome>(new() { SingleReader = true });
     private readonly WebhookOptions _options = options.Value;
     private int _total;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Three loops: the feed into deliveries (on a timer), due attempts out (when woken or on the timer), outcomes in (in batches).</summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(DispatchLoopAsync(stoppingToken), SendLoopAsync(stoppingToken), RecordLoopAsync(stoppingToken));
+
+    private async Task DispatchLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.PollSeconds), time);
+        do
+        {
+            try
+            {
+                int read, total = 0;
+                do
+                {
+                    read = await DispatchAsync(stoppingToken);
+                    total += read;
+                }
+                while (read == DispatchBatch);
+
+                if (total > 0)
+                {
+                    wakeUp.Now();
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                RoundFailed(logger, e);
+            }
+        }
+        while (await Tick(timer, stoppingToken));
+    }
+
+    private async Task SendLoopAsync(CancellationToken stoppingToken)
     {
         var poll = TimeSpan.FromSeconds(_options.PollSeconds);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                // Drain the feed, then start what is due.
-                while (await DispatchAsync(stoppingToken) == DispatchBatch)
-                {
-                }
-
                 await StartDueAttemptsAsync(stoppingToken);
+                if (await wakeUp.WaitAsync(poll, stoppingToken))
+                {
+                    // Woken by a finished attempt or new deliveries: let a few more finish, and claim them in one statement.
+                    await Task.Delay(Coalesce, time, stoppingToken);
+                }
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                RoundFailed(logger, e);
-            }
-
-            try
-            {
-                await wakeUp.WaitAsync(poll, stoppingToken);
-            }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
+            catch (Exception e)
+            {
+                RoundFailed(logger, e);
+                await Task.Delay(poll, time, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>Writes the outcomes of finished attempts, as many as have piled up in one statement, then lets the sender claim more.</summary>
+    private async Task RecordLoopAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<WebhookDeliveryStatements.Outcome>();
+        try
+        {
+            while (await _outcomes.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < 500 && _outcomes.Reader.TryRead(out var outcome))
+                {
+                    batch.Add(outcome);
+                }
+
+                try
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    await WebhookDeliveryStatements.RecordAsync(scope.ServiceProvider.GetRequiredService<DevicesDbContext>(), batch, CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    // Their leases run out and the attempts are made again: at least once.
+                    RecordingFailed(logger, e, batch.Count);
+                }
+
+                batch.Clear();
+                wakeUp.Now();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -119,7 +196,7 @@ public sealed partial class WebhookEngine(
         {
             if (attempt.Attempts == 1)
             {
-                Lag.Record((time.GetUtcNow() - attempt.EventTime).TotalSeconds);
+                Lag.Record((time.GetUtcNow() - attempt.Event.WrittenAt).TotalSeconds);
             }
 
             var (code, error) = await SendAsync(attempt, stoppingToken);
@@ -136,19 +213,13 @@ public sealed partial class WebhookEngine(
                 next = due > now ? due : now;
             }
 
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
-            await WebhookDeliveryStatements.RecordAsync(db, attempt, status, code, error, next, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            // The lease runs out and the attempt is made again: at least once.
-            RecordingFailed(logger, e, attempt.Id);
+            _outcomes.Writer.TryWrite(new WebhookDeliveryStatements.Outcome(attempt, status, code, error, next));
         }
         finally
         {
             _inFlight.AddOrUpdate(attempt.WebhookId, 0, (_, n) => n - 1);
             Interlocked.Decrement(ref _total);
+            // A slot is free: claim the next due attempt now (this one stays leased until its outcome is written).
             wakeUp.Now();
         }
     }
@@ -213,6 +284,6 @@ public sealed partial class WebhookEngine(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery round failed; trying again shortly.")]
     private static partial void RoundFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording webhook delivery {DeliveryId} failed; its lease will run out and the attempt be made again.")]
-    private static partial void RecordingFailed(ILogger logger, Exception exception, string deliveryId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Count} webhook attempts failed; their leases will run out and the attempts be made again.")]
+    private static partial void RecordingFailed(ILogger logger, Exception exception, int count);
 }

@@ -21,7 +21,7 @@ public sealed class WebhookOptions
     /// <summary>Attempts in flight at once in this instance, in total and per endpoint.</summary>
     public int MaxConcurrentAttempts { get; set; } = 32;
 
-    public int MaxConcurrentAttemptsPerEndpoint { get; set; } = 4;
+    public int MaxConcurrentAttemptsPerEndpoint { get; set; } = 16;
 
     /// <summary>How often the feed and the queue are read when nothing wakes them sooner.</summary>
     public double PollSeconds { get; set; } = 0.2;

@@ -60,7 +60,7 @@ public sealed partial class HttpFileTests(ApiFixture api) : ApiTest(api)
             sent++;
         }
 
-        Assert.Equal(11, sent);
+        Assert.Equal(14, sent);
     }
 
     private static string Resolve(string expression, Dictionary<string, string> variables, Dictionary<string, JsonElement> responses)

@@ -90,7 +90,7 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
     public async Task Subscribed_endpoints_get_each_event_signed_with_the_published_key_and_byte_for_byte_as_the_api_shows_it()
     {
         await using var receiver = await Receiver.StartAsync();
-        var (_, client) = await SignInAsync();
+        var (account, client) = await SignInAsync();
         var (_, other) = await SignInAsync(name: "Other");
         await CreateWebhookAsync(client, receiver.Url("/all"), ["*"]);
         await CreateWebhookAsync(client, receiver.Url("/locations"), ["location.create"]);
@@ -100,6 +100,9 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         using var disabledNow = await client.GetAsync($"/webhooks/{disabled}");
         Assert.Equal("disabled", (await ReadJsonAsync(disabledNow)).GetProperty("status").GetString());
         await CreateWebhookAsync(other, receiver.Url("/other"), ["device.create"]);
+        // The same account's live mode: its endpoint (https only) must get no delivery of test-mode events.
+        using var live = Api.Client(await Api.LoginAsync(account.AccountId, account.LiveKey));
+        var liveWebhook = await CreateWebhookAsync(live, "https://example.invalid/live", ["*"]);
 
         var location = await CreateLocationAsync(client);
         await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location));
@@ -110,6 +113,8 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(["location.create"], receiver.To("/locations").Select(r => Type(r.Body)));
         Assert.Empty(receiver.To("/disabled"));
         Assert.Empty(receiver.To("/other"));
+        using var liveDeliveries = await live.GetAsync($"/webhooks/{liveWebhook}/deliveries");
+        Assert.Equal(0, (await ReadJsonAsync(liveDeliveries)).GetProperty("data").GetArrayLength());
 
         using var jwks = await Api.Client().GetAsync("/jwks.json");
         Assert.Equal(HttpStatusCode.OK, jwks.StatusCode);

@@ -278,6 +278,12 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("character varying(64)")
                         .HasColumnName("type");
 
+                    b.Property<DateTimeOffset>("WrittenAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("written_at")
+                        .HasDefaultValueSql("clock_timestamp()");
+
                     b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_events");
 

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Flatpeak.Devices.Api.Data.Migrations
 {
     [DbContext(typeof(DevicesDbContext))]
-    [Migration("20261127193516_Initial")]
+    [Migration("20261127200020_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -280,6 +280,12 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
                         .HasColumnName("type");
+
+                    b.Property<DateTimeOffset>("WrittenAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("written_at")
+                        .HasDefaultValueSql("clock_timestamp()");
 
                     b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_events");

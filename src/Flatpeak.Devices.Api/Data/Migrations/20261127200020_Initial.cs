@@ -82,7 +82,8 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     data = table.Column<string>(type: "json", nullable: false),
                     time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     api_version = table.Column<string>(type: "character varying(10)", maxLength: 10, nullable: false, defaultValue: "2024-08-24"),
-                    xact_id = table.Column<long>(type: "bigint", nullable: false, defaultValueSql: "(pg_current_xact_id()::text)::bigint")
+                    xact_id = table.Column<long>(type: "bigint", nullable: false, defaultValueSql: "(pg_current_xact_id()::text)::bigint"),
+                    written_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false, defaultValueSql: "clock_timestamp()")
                 },
                 constraints: table =>
                 {
