@@ -51,14 +51,29 @@ public static class WebhookDeliveryStatements
         SELECT count(*)::int FROM batch
         """;
 
-    /// <summary>Claims due attempts of enabled endpoints not already busy in this instance: each is made by one instance, which holds it for the lease.</summary>
+    /// <summary>
+    /// Claims due attempts of enabled endpoints, at most <c>@per_endpoint</c> in flight per endpoint in this instance
+    /// (<c>@busy_ids</c> / <c>@busy_counts</c> are what it has in flight): each is made by one instance, which holds it for the lease.
+    /// </summary>
     private const string Claim = """
-        WITH due AS (
-            SELECT d.account_id, d.live_mode, d.id
+        WITH soonest AS (
+            SELECT d.account_id, d.live_mode, d.id, d.webhook_id, d.next_attempt_at
             FROM webhook_deliveries d
             JOIN webhooks w ON w.account_id = d.account_id AND w.live_mode = d.live_mode AND w.id = d.webhook_id AND w.status = 'enabled'
             WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now())
-              AND d.webhook_id <> ALL(@busy)
+            ORDER BY d.next_attempt_at
+            LIMIT @limit * 4
+        ), candidates AS (
+            -- Each one's place in its endpoint's line, counting what this instance has in flight there.
+            SELECT s.account_id, s.live_mode, s.id,
+                   row_number() OVER (PARTITION BY s.webhook_id ORDER BY s.next_attempt_at)
+                     + coalesce((SELECT b.n FROM unnest(@busy_ids, @busy_counts) AS b(webhook_id, n) WHERE b.webhook_id = s.webhook_id), 0) AS place
+            FROM soonest s
+        ), due AS (
+            SELECT d.account_id, d.live_mode, d.id
+            FROM webhook_deliveries d
+            JOIN candidates c ON c.account_id = d.account_id AND c.live_mode = d.live_mode AND c.id = d.id
+            WHERE c.place <= @per_endpoint AND d.status = 'pending' AND (d.locked_until IS NULL OR d.locked_until < now())
             ORDER BY d.next_attempt_at
             LIMIT @limit
             FOR UPDATE OF d SKIP LOCKED
@@ -77,8 +92,10 @@ public static class WebhookDeliveryStatements
     private const string Record = """
         UPDATE webhook_deliveries d
         SET status = r.status, last_status_code = r.code, last_error = r.error, next_attempt_at = r.next, locked_until = NULL
-        FROM unnest(@account_ids, @live_modes, @ids, @statuses, @codes, @errors, @nexts) AS r(account_id, live_mode, id, status, code, error, next)
+        FROM unnest(@account_ids, @live_modes, @ids, @attempts, @statuses, @codes, @errors, @nexts) AS r(account_id, live_mode, id, attempts, status, code, error, next)
         WHERE d.account_id = r.account_id AND d.live_mode = r.live_mode AND d.id = r.id
+          -- Only the attempt that holds the claim: not one whose lease ran out and was claimed again meanwhile.
+          AND d.attempts = r.attempts AND d.locked_until IS NOT NULL
         """;
 
     public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, CancellationToken cancellationToken)
@@ -116,8 +133,14 @@ public static class WebhookDeliveryStatements
         }
     }
 
-    public static Task<List<ClaimedAttempt>> ClaimAsync(DevicesDbContext db, string[] busy, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
-        RunAsync(db, Claim, [Parameter("busy", busy), Parameter("limit", limit), Parameter("lease", lease)], async command =>
+    public static Task<List<ClaimedAttempt>> ClaimAsync(
+        DevicesDbContext db, string[] busyIds, int[] busyCounts, int perEndpoint, int limit, TimeSpan lease, CancellationToken cancellationToken) =>
+        RunAsync(db, Claim,
+            [
+                Parameter("busy_ids", busyIds), Parameter("busy_counts", busyCounts), Parameter("per_endpoint", perEndpoint),
+                Parameter("limit", limit), Parameter("lease", lease),
+            ],
+            async command =>
         {
             var claimed = new List<ClaimedAttempt>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -153,6 +176,7 @@ public static class WebhookDeliveryStatements
                 Parameter("account_ids", outcomes.Select(o => o.Attempt.AccountId).ToArray()),
                 Parameter("live_modes", outcomes.Select(o => o.Attempt.LiveMode).ToArray()),
                 Parameter("ids", outcomes.Select(o => o.Attempt.Id).ToArray()),
+                Parameter("attempts", outcomes.Select(o => o.Attempt.Attempts).ToArray()),
                 Parameter("statuses", outcomes.Select(o => o.Status).ToArray()),
                 Parameter("codes", outcomes.Select(o => o.Code).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer),
                 Parameter("errors", outcomes.Select(o => o.Error).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text),

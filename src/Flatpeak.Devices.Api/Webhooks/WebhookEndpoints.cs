@@ -169,12 +169,17 @@ public static class WebhookEndpoints
 
     /// <summary>Makes the delivery due now (again pending); refused while an attempt of it is in flight.</summary>
     public static async Task<Results<Ok<WebhookDeliveryResponse>, NotFound<ApiError>, Conflict<ApiError>>> Retry(
-        string id, [Microsoft.AspNetCore.Mvc.FromRoute(Name = "delivery_id")] string deliveryId, Caller caller, DevicesDbContext db, TimeProvider time, WebhookWakeUp wakeUp, HttpContext http, CancellationToken cancellationToken)
+        string id, [Microsoft.AspNetCore.Mvc.FromRoute(Name = "delivery_id")] string deliveryId, Caller caller, DevicesDbContext db, WebhookWakeUp wakeUp, HttpContext http, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        var changed = await Deliveries(db, caller, id)
-            .Where(d => d.Id == deliveryId && (d.LockedUntil == null || d.LockedUntil < now))
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, "pending").SetProperty(d => d.NextAttemptAt, now), cancellationToken);
+        // The database's clock, which also set the lease; and the lease is dropped, so a late outcome of an attempt
+        // whose lease ran out cannot overwrite this (see WebhookDeliveryStatements.Record).
+        var changed = await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), locked_until = NULL
+            WHERE account_id = {caller.AccountId} AND live_mode = {caller.LiveMode} AND webhook_id = {id} AND id = {deliveryId}
+              AND (locked_until IS NULL OR locked_until < now())
+            """,
+            cancellationToken);
         var delivery = await Deliveries(db, caller, id).AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
         if (delivery is null)
         {

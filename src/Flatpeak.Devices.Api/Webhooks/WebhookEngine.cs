@@ -173,13 +173,15 @@ public sealed partial class WebhookEngine(
             return;
         }
 
-        var busy = _inFlight.Where(e => e.Value >= _options.MaxConcurrentAttemptsPerEndpoint).Select(e => e.Key).ToArray();
+        var inFlight = _inFlight.Where(e => e.Value > 0).ToArray();
         List<ClaimedAttempt> claimed;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
             // The lease outlasts the attempt's timeout: only a crashed instance's attempt is ever made again.
-            claimed = await WebhookDeliveryStatements.ClaimAsync(db, busy, room, TimeSpan.FromSeconds((_options.TimeoutSeconds * 2) + 5), cancellationToken);
+            claimed = await WebhookDeliveryStatements.ClaimAsync(
+                db, [.. inFlight.Select(e => e.Key)], [.. inFlight.Select(e => e.Value)], _options.MaxConcurrentAttemptsPerEndpoint,
+                room, TimeSpan.FromSeconds((_options.TimeoutSeconds * 2) + 5), cancellationToken);
         }
 
         foreach (var attempt in claimed)
@@ -208,12 +210,19 @@ public sealed partial class WebhookEngine(
             if (!succeeded && attempt.Attempts < schedule.Count)
             {
                 status = "pending";
-                var due = attempt.EventTime + schedule[attempt.Attempts];
-                var now = time.GetUtcNow();
-                next = due > now ? due : now;
+                next = Later(attempt.EventTime + schedule[attempt.Attempts]);
             }
 
             _outcomes.Writer.TryWrite(new WebhookDeliveryStatements.Outcome(attempt, status, code, error, next));
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Not the receiver's doing, but an attempt all the same: recorded as failed, so that it is not made over and over.
+            AttemptFailed(logger, e, attempt.Id);
+            Attempts.Add(1, new KeyValuePair<string, object?>("outcome", "error"));
+            var schedule = _options.Schedule;
+            DateTimeOffset? next = attempt.Attempts < schedule.Count ? Later(attempt.EventTime + schedule[attempt.Attempts]) : null;
+            _outcomes.Writer.TryWrite(new WebhookDeliveryStatements.Outcome(attempt, next is null ? "failed" : "pending", null, "Internal error while sending.", next));
         }
         finally
         {
@@ -223,6 +232,9 @@ public sealed partial class WebhookEngine(
             wakeUp.Now();
         }
     }
+
+    /// <summary>When an attempt due at <paramref name="due"/> is made: then, or now if that has passed.</summary>
+    private DateTimeOffset Later(DateTimeOffset due) => due > time.GetUtcNow() ? due : time.GetUtcNow();
 
     /// <summary>One POST of the event: the status code, or a short error when there was no HTTP answer.</summary>
     private async Task<(int? Code, string? Error)> SendAsync(ClaimedAttempt attempt, CancellationToken stoppingToken)
@@ -283,6 +295,9 @@ public sealed partial class WebhookEngine(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery round failed; trying again shortly.")]
     private static partial void RoundFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId}: the attempt failed inside the service.")]
+    private static partial void AttemptFailed(ILogger logger, Exception exception, string deliveryId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Count} webhook attempts failed; their leases will run out and the attempts be made again.")]
     private static partial void RecordingFailed(ILogger logger, Exception exception, int count);

@@ -18,6 +18,12 @@ public sealed class Receiver : IAsyncDisposable
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 
+    private int _inFlight;
+    private int _maxInFlight;
+
+    /// <summary>The most requests this receiver has had open at once.</summary>
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+
     /// <summary>How each path answers: given how many requests that path has had (from 1), the status (and a delay).</summary>
     public ConcurrentDictionary<string, Func<int, (int Status, TimeSpan Delay)>> Answers { get; } = new();
 
@@ -34,29 +40,47 @@ public sealed class Receiver : IAsyncDisposable
         var receiver = new Receiver(app);
         app.Run(async http =>
         {
-            using var body = new MemoryStream();
-            await http.Request.Body.CopyToAsync(body);
-            var path = http.Request.Path.Value!;
-            receiver.Requests.Enqueue(new Received(path, http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body.ToArray(), DateTimeOffset.UtcNow));
-            var count = receiver.To(path).Count();
-            var (status, delay) = receiver.Answers.TryGetValue(path, out var answer) ? answer(count) : (200, TimeSpan.Zero);
-            if (delay > TimeSpan.Zero)
+            var open = Interlocked.Increment(ref receiver._inFlight);
+            int max;
+            while (open > (max = Volatile.Read(ref receiver._maxInFlight)) && Interlocked.CompareExchange(ref receiver._maxInFlight, open, max) != max)
             {
-                await Task.Delay(delay);
             }
 
-            http.Response.StatusCode = status;
-            if (status is >= 300 and < 400)
+            try
             {
-                http.Response.Headers.Location = receiver.Url("/redirected");
+                await receiver.AnswerAsync(http);
             }
-            else if (status >= 400)
+            finally
             {
-                await http.Response.WriteAsync(new string('x', 5000));
+                Interlocked.Decrement(ref receiver._inFlight);
             }
         });
         await app.StartAsync();
         return receiver;
+    }
+
+    private async Task AnswerAsync(HttpContext http)
+    {
+        using var body = new MemoryStream();
+        await http.Request.Body.CopyToAsync(body);
+        var path = http.Request.Path.Value!;
+        Requests.Enqueue(new Received(path, http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body.ToArray(), DateTimeOffset.UtcNow));
+        var count = To(path).Count();
+        var (status, delay) = Answers.TryGetValue(path, out var answer) ? answer(count) : (200, TimeSpan.Zero);
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay);
+        }
+
+        http.Response.StatusCode = status;
+        if (status is >= 300 and < 400)
+        {
+            http.Response.Headers.Location = Url("/redirected");
+        }
+        else if (status >= 400)
+        {
+            await http.Response.WriteAsync(new string('x', 5000));
+        }
     }
 
     public async ValueTask DisposeAsync()

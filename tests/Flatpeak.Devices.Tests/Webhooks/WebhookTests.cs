@@ -246,8 +246,38 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("fe80::1")));
         Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("::ffff:127.0.0.1")));
         Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("224.0.0.1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("64:ff9b::a00:1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("64:ff9b:1::5db8:d822")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("2002:a00:1::1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("::10.0.0.1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("198.18.0.1")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("0.0.0.0")));
+        Assert.False(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.IPv6Any));
+        Assert.True(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("64:ff9b::5db8:d822")));
         Assert.True(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("93.184.216.34")));
         Assert.True(Flatpeak.Devices.Api.Webhooks.WebhookDestinations.IsPublic(IPAddress.Parse("2606:2800:220:1::1")));
+    }
+
+    [Fact]
+    public async Task A_slow_endpoint_gets_at_most_its_share_of_attempts_at_once_and_does_not_hold_up_another()
+    {
+        await using var slow = await Receiver.StartAsync();
+        await using var fast = await Receiver.StartAsync();
+        slow.Answers["/slow"] = _ => (200, TimeSpan.FromMilliseconds(700));
+        await using var instance = await IsolatedAsync(("Webhooks:MaxConcurrentAttemptsPerEndpoint", "2"));
+        using var client = await instance.ClientAsync();
+        await CreateWebhookAsync(client, slow.Url("/slow"), ["location.create"]);
+        await CreateWebhookAsync(client, fast.Url("/fast"), ["location.create"]);
+
+        for (var i = 0; i < 8; i++)
+        {
+            await CreateLocationAsync(client);
+        }
+
+        await Wait.UntilAsync(() => fast.To("/fast").Count() == 8, Deadline, "the fast endpoint's deliveries");
+        Assert.True(slow.To("/slow").Count() < 8, "the fast endpoint did not wait for the slow one");
+        await Wait.UntilAsync(() => slow.To("/slow").Count() == 8, Deadline, "the slow endpoint's deliveries");
+        Assert.Equal(2, slow.MaxInFlight);
     }
 
     [Fact]
