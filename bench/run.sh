@@ -32,6 +32,8 @@ service_pid="" receiver_pid=""
 cleanup() {
   [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
+  # The service log of the last run, for a look after the fact.
+  [ -f "$work/service.log" ] && cp "$work/service.log" /tmp/bench-service.log
   scripts/throwaway-postgres.sh stop "$work/pg"
   rm -rf "$work"
 }
