@@ -42,6 +42,8 @@ public static class WebhookDeliveryStatements
             JOIN webhooks w ON w.account_id = b.account_id AND w.live_mode = b.live_mode AND w.status = 'enabled'
                 AND (w.enabled_events @> ARRAY[b.type::text] OR w.enabled_events @> ARRAY['{WebhookRules.AllEvents}'])
                 AND w.time_created <= b.time_created
+            -- An endpoint being deleted (its row locked FOR UPDATE) is waited for, then not found: no orphan deliveries.
+            FOR KEY SHARE OF w
             ON CONFLICT DO NOTHING
         ), moved AS (
             UPDATE webhook_feed_position p SET xact_id = last.xact_id, event_id = last.id

@@ -50,6 +50,32 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         await AssertErrorAsync(gone, HttpStatusCode.NotFound, "api.webhook_get", "webhook_not_found", "id");
     }
 
+    [Fact]
+    public async Task Parallel_patches_of_different_fields_all_land_and_a_racing_delete_answers_once()
+    {
+        var (_, client) = await SignInAsync();
+        var patched = await CreateWebhookAsync(client, "https://example.com/a", ["device.create"]);
+        var deleted = await CreateWebhookAsync(client, "https://example.com/b", ["device.create"]);
+        string[] patches = ["""{"url":"https://example.com/new"}""", """{"description":"Ops"}""", """{"status":"disabled"}""", """{"enabled_events":["*"]}"""];
+
+        var answers = await Race.RunAsync(
+            patches.Select(p => (patched, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(Patch($"/webhooks/{patched}", p)))))
+                .Concat(patches.Select(p => (deleted, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(Patch($"/webhooks/{deleted}", p))))))
+                .Concat(Enumerable.Range(0, 2).Select(_ => (deleted, HttpMethod.Delete, (Func<Task<HttpResponseMessage>>)(() => client.DeleteAsync($"/webhooks/{deleted}"))))));
+
+        Assert.All(answers.Where(a => a.Id == patched), a => Assert.Equal(HttpStatusCode.OK, a.Status));
+        using var stored = await client.GetAsync($"/webhooks/{patched}");
+        var webhook = await ReadJsonAsync(stored);
+        Assert.Equal("https://example.com/new", webhook.GetProperty("url").GetString());
+        Assert.Equal("Ops", webhook.GetProperty("description").GetString());
+        Assert.Equal("disabled", webhook.GetProperty("status").GetString());
+        Assert.Equal(["*"], webhook.GetProperty("enabled_events").EnumerateArray().Select(e => e.GetString()));
+        var deletes = answers.Where(a => a.Id == deleted && a.Method == HttpMethod.Delete).Select(a => a.Status).Order().ToList();
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.NotFound], deletes);
+        Assert.All(answers.Where(a => a.Id == deleted && a.Method == HttpMethod.Patch), a => Assert.Contains(a.Status, new[] { HttpStatusCode.OK, HttpStatusCode.NotFound }));
+        Assert.Equal(1, await CountMineAsync(db => db.Webhooks));
+    }
+
     [Theory]
     [InlineData("""{"enabled_events":["*"]}""", "url_missing", "url")]
     [InlineData("""{"url":"ftp://example.com","enabled_events":["*"]}""", "url_invalid", "url")]
