@@ -44,6 +44,7 @@ public sealed partial class WebhookEngine(
     public const string MeterName = "Flatpeak.Devices.Webhooks";
     private const int DispatchBatch = 1000;
     private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan FailedRoundPause = TimeSpan.FromSeconds(2);
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> Attempts = Meter.CreateCounter<long>("webhook.attempts", description: "Delivery attempts, by outcome.");
     private static readonly Histogram<double> Lag = Meter.CreateHistogram<double>(
@@ -82,6 +83,7 @@ public sealed partial class WebhookEngine(
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 RoundFailed(logger, e);
+                await BackOffAsync(stoppingToken);
             }
         }
         while (await Tick(timer, stoppingToken));
@@ -108,7 +110,7 @@ public sealed partial class WebhookEngine(
             catch (Exception e)
             {
                 RoundFailed(logger, e);
-                await Task.Delay(poll, time, CancellationToken.None);
+                await BackOffAsync(stoppingToken);
             }
         }
     }
@@ -143,6 +145,19 @@ public sealed partial class WebhookEngine(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>After a failed round (the database is away, say): wait before the next, so that an outage is not logged five times a second.</summary>
+    private async Task BackOffAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(FailedRoundPause, time, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 
