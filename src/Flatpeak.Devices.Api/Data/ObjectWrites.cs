@@ -53,11 +53,18 @@ public sealed record ObjectKind<TEntity, TRequest, TResponse>(
     Func<HttpContext, TEntity, int, BadRequest<ApiError>> ReferenceNotFound)
     where TEntity : class, IHasObjectId
 {
-    public string EventType(string change) => EventTypes.Changes.Contains(change) && EventTypes.ObjectNames.Contains(Name)
-        ? $"{Name}.{change}"
-        : throw new ArgumentException($"{Name}.{change} is not an event type.", nameof(change));
+    // Named once per kind, and checked against the event types the API lists.
+    public string CreateEvent { get; } = EventTypeOf(Name, "create");
+
+    public string UpdateEvent { get; } = EventTypeOf(Name, "update");
+
+    public string DeleteEvent { get; } = EventTypeOf(Name, "delete");
 
     public string Serialize(TResponse response) => JsonSerializer.Serialize(response, ResponseJson);
+
+    private static string EventTypeOf(string name, string change) => EventTypes.All.Contains($"{name}.{change}")
+        ? $"{name}.{change}"
+        : throw new ArgumentException($"{name}.{change} is not an event type.", nameof(name));
 
     public async Task<TResponse> RespondAsync(DevicesDbContext db, TEntity entity, CancellationToken cancellationToken) =>
         Respond(entity, Children is null ? [] : await Children(db, entity, cancellationToken));
@@ -75,7 +82,7 @@ public static class ObjectWrites
         where TEntity : class, IHasObjectId
     {
         var response = kind.Respond(entity, []);
-        var change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.EventType("create"), kind.Serialize(response), now);
+        var change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.CreateEvent, kind.Serialize(response), now);
         var claim = http.Features.Get<IdempotencyClaim>();
         var path = $"{kind.Path}/{entity.Id}";
         var statements = kind.Statements(db);
@@ -132,7 +139,7 @@ public static class ObjectWrites
                     return TypedResults.Ok(stored);
                 }
 
-                change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.EventType("update"), json, TimeOf(http));
+                change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.UpdateEvent, json, TimeOf(http));
                 var missing = await db.ExecuteChangeAsync<int?>(
                     statements.Update, statements.Columns.Parameters(entity), change, claim: null, (StatusCodes.Status200OK, null), ct);
                 return missing is { } index ? kind.ReferenceNotFound(http, entity, index) : TypedResults.Ok(updated);
@@ -163,7 +170,7 @@ public static class ObjectWrites
                 }
 
                 var response = await kind.RespondAsync(db, entity, ct);
-                change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.EventType("delete"), kind.Serialize(response), TimeOf(http));
+                change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.DeleteEvent, kind.Serialize(response), TimeOf(http));
                 var deleted = await db.ExecuteChangeAsync<int>(
                     statements.Delete, statements.Columns.KeyParameters(entity), change, claim: null, (StatusCodes.Status200OK, null), ct);
                 if (deleted == 0)

@@ -33,8 +33,6 @@ public sealed class WebhookDelivery : IHasObjectId
     public DateTimeOffset? NextAttemptAt { get; set; }
     /// <summary>Until when the instance that claimed the attempt owns it; after that another instance may make it.</summary>
     public DateTimeOffset? LockedUntil { get; set; }
-    /// <summary>When the event was created: the retry schedule counts from it.</summary>
-    public required DateTimeOffset EventTime { get; init; }
     public DateTimeOffset? FirstAttemptAt { get; set; }
     public required DateTimeOffset TimeCreated { get; init; }
 }

@@ -9,7 +9,7 @@ namespace Flatpeak.Devices.Api.Webhooks;
 
 /// <summary>An attempt claimed from the queue: the delivery, where it goes, and the event to send.</summary>
 public sealed record ClaimedAttempt(
-    string AccountId, bool LiveMode, string Id, string WebhookId, int Attempts, DateTimeOffset EventTime, string Url, ApiEvent Event);
+    string AccountId, bool LiveMode, string Id, string WebhookId, int Attempts, string Url, ApiEvent Event);
 
 /// <summary>
 /// The SQL of webhook delivery, in one place. PostgreSQL is the queue: the dispatcher turns the event feed into
@@ -34,10 +34,10 @@ public static class WebhookDeliveryStatements
             ORDER BY e.xact_id, e.id
             LIMIT @batch
         ), created AS (
-            INSERT INTO webhook_deliveries (account_id, live_mode, id, webhook_id, event_id, status, attempts, next_attempt_at, event_time, time_created)
+            INSERT INTO webhook_deliveries (account_id, live_mode, id, webhook_id, event_id, status, attempts, next_attempt_at, time_created)
             SELECT b.account_id, b.live_mode,
                    'whd_' || lpad(to_hex(extract(epoch FROM now())::bigint), 8, '0') || substr(md5(random()::text || b.id || w.id), 1, 16),
-                   w.id, b.id, 'pending', 0, b.time_created + @first_delay, b.time_created, now()
+                   w.id, b.id, 'pending', 0, b.time_created + @first_delay, now()
             FROM batch b
             JOIN webhooks w ON w.account_id = b.account_id AND w.live_mode = b.live_mode AND w.status = 'enabled'
                 AND (w.enabled_events @> ARRAY[b.type::text] OR w.enabled_events @> ARRAY['{WebhookRules.AllEvents}'])
@@ -86,7 +86,7 @@ public static class WebhookDeliveryStatements
         WHERE d.account_id = due.account_id AND d.live_mode = due.live_mode AND d.id = due.id
           AND w.account_id = d.account_id AND w.live_mode = d.live_mode AND w.id = d.webhook_id
           AND e.account_id = d.account_id AND e.live_mode = d.live_mode AND e.id = d.event_id
-        RETURNING d.account_id, d.live_mode, d.id, d.webhook_id, d.attempts, d.event_time, w.url,
+        RETURNING d.account_id, d.live_mode, d.id, d.webhook_id, d.attempts, w.url,
                   e.id, e.type, e.object_id, e.data, e.time_created, e.api_version, e.written_at
         """;
 
@@ -151,18 +151,18 @@ public static class WebhookDeliveryStatements
                 var accountId = reader.GetString(0);
                 var liveMode = reader.GetBoolean(1);
                 claimed.Add(new ClaimedAttempt(
-                    accountId, liveMode, reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6),
+                    accountId, liveMode, reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5),
                     new ApiEvent
                     {
                         AccountId = accountId,
                         LiveMode = liveMode,
-                        Id = reader.GetString(7),
-                        Type = reader.GetString(8),
-                        ObjectId = reader.GetString(9),
-                        Data = reader.GetString(10),
-                        TimeCreated = reader.GetFieldValue<DateTimeOffset>(11),
-                        ApiVersion = reader.GetString(12),
-                        WrittenAt = reader.GetFieldValue<DateTimeOffset>(13),
+                        Id = reader.GetString(6),
+                        Type = reader.GetString(7),
+                        ObjectId = reader.GetString(8),
+                        Data = reader.GetString(9),
+                        TimeCreated = reader.GetFieldValue<DateTimeOffset>(10),
+                        ApiVersion = reader.GetString(11),
+                        WrittenAt = reader.GetFieldValue<DateTimeOffset>(12),
                     }));
             }
 

@@ -80,11 +80,8 @@ public static class WebhookEndpoints
             TimeCreated = now,
         };
         request.ApplyTo(webhook);
-        var strategy = db.Database.CreateExecutionStrategy();
-        var created = await strategy.ExecuteAsync(async ct =>
+        var created = await InTransactionAsync(db, async ct =>
         {
-            db.ChangeTracker.Clear();
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
             // Creates of one account and mode take turns, so that the count below sees every one before it.
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({"webhooks:" + caller.AccountId + ":" + caller.LiveMode}, 0))", ct);
             if (await Owned(db, caller).CountAsync(ct) >= WebhookRules.MaxPerAccountAndMode)
@@ -94,7 +91,6 @@ public static class WebhookEndpoints
 
             db.Webhooks.Add(webhook);
             await db.SaveChangesAsync(ct);
-            await transaction.CommitAsync(ct);
             return true;
         }, cancellationToken);
         return created

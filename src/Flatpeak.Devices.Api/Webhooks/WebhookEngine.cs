@@ -225,7 +225,7 @@ public sealed partial class WebhookEngine(
             if (!succeeded && attempt.Attempts < schedule.Count)
             {
                 status = "pending";
-                next = Later(attempt.EventTime + schedule[attempt.Attempts]);
+                next = Later(attempt.Event.TimeCreated + schedule[attempt.Attempts]);
             }
 
             _outcomes.Writer.TryWrite(new WebhookDeliveryStatements.Outcome(attempt, status, code, error, next));
@@ -236,7 +236,7 @@ public sealed partial class WebhookEngine(
             AttemptFailed(logger, e, attempt.Id);
             Attempts.Add(1, new KeyValuePair<string, object?>("outcome", "error"));
             var schedule = _options.Schedule;
-            DateTimeOffset? next = attempt.Attempts < schedule.Count ? Later(attempt.EventTime + schedule[attempt.Attempts]) : null;
+            DateTimeOffset? next = attempt.Attempts < schedule.Count ? Later(attempt.Event.TimeCreated + schedule[attempt.Attempts]) : null;
             _outcomes.Writer.TryWrite(new WebhookDeliveryStatements.Outcome(attempt, next is null ? "failed" : "pending", null, "Internal error while sending.", next));
         }
         finally

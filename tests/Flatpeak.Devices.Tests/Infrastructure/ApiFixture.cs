@@ -105,11 +105,14 @@ public sealed class ApiFixture : IAsyncLifetime
     }
 
     /// <summary>Creates an account through the operator command's own code, as an operator would.</summary>
-    public async Task<AccountCreated> CreateAccountAsync(string name = "Acme")
+    public Task<AccountCreated> CreateAccountAsync(string name = "Acme") => CreateAccountAsync(Factory.Services, name);
+
+    /// <summary>Creates an account in the database of the service whose services these are (this one or a variant).</summary>
+    public static async Task<AccountCreated> CreateAccountAsync(IServiceProvider services, string name)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await OperatorCommands.RunAsync(Factory.Services, ["accounts", "create", "--name", name], stdout, stderr);
+        var exit = await OperatorCommands.RunAsync(services, ["accounts", "create", "--name", name], stdout, stderr);
         Assert.True(exit == 0, stderr.ToString());
         return JsonSerializer.Deserialize(stdout.ToString(), Flatpeak.Devices.Api.Common.Json.ApiJsonContext.Default.AccountCreated)!;
     }
@@ -117,6 +120,12 @@ public sealed class ApiFixture : IAsyncLifetime
     public async Task<string> LoginAsync(string accountId, string apiKey)
     {
         using var client = Client();
+        return await LoginAsync(client, accountId, apiKey);
+    }
+
+    /// <summary>A bearer token from <c>GET /login</c> of whichever service <paramref name="client"/> talks to.</summary>
+    public static async Task<string> LoginAsync(HttpClient client, string accountId, string apiKey)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/login");
         request.Headers.Authorization = BasicAuth(accountId, apiKey);
         using var response = await client.SendAsync(request);

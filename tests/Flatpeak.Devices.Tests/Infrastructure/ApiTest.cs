@@ -81,6 +81,13 @@ public abstract class ApiTest(ApiFixture api)
         return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
     }
 
+    protected static async Task<string> CreateWebhookAsync(HttpClient client, string url, string[] events, string status = "enabled")
+    {
+        using var response = await PostJsonAsync(client, "/webhooks", JsonSerializer.Serialize(new { url, enabled_events = events, status }));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
+    }
+
     /// <summary>The ids of one page of a list endpoint, in the order given.</summary>
     protected static async Task<List<string>> ListIdsAsync(HttpClient client, string path)
     {

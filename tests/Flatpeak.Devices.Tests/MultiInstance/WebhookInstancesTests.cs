@@ -26,7 +26,7 @@ public sealed class WebhookInstancesTests(ApiFixture api) : ApiTest(api)
         var token = await TokenAsync(database, a);
         using var clientA = Client(a, token);
         using var clientB = Client(b, token);
-        await CreateWebhookAsync(clientA, receiver.Url("/fleet"));
+        await CreateWebhookAsync(clientA, receiver.Url("/fleet"), ["*"]);
 
         var location = await CreateLocationAsync(clientB);
         using var inFlight = new SemaphoreSlim(32);
@@ -65,7 +65,7 @@ public sealed class WebhookInstancesTests(ApiFixture api) : ApiTest(api)
             await first.WaitUntilReadyAsync();
             var token = await TokenAsync(database, first);
             using var client = Client(first, token);
-            await CreateWebhookAsync(client, receiver.Url("/crash"));
+            await CreateWebhookAsync(client, receiver.Url("/crash"), ["*"]);
             var location = await CreateLocationAsync(client);
             ids.Add(location);
             for (var i = 0; i < 40; i++)
@@ -103,16 +103,6 @@ public sealed class WebhookInstancesTests(ApiFixture api) : ApiTest(api)
         Assert.True(exit == 0, stderr);
         var account = JsonDocument.Parse(stdout).RootElement;
         using var client = new HttpClient { BaseAddress = server.BaseAddress };
-        using var login = new HttpRequestMessage(HttpMethod.Get, "/login");
-        login.Headers.Authorization = ApiFixture.BasicAuth(account.GetProperty("account_id").GetString()!, account.GetProperty("test_key").GetString()!);
-        using var response = await client.SendAsync(login);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await ReadJsonAsync(response)).GetProperty("bearer_token").GetString()!;
-    }
-
-    private static async Task CreateWebhookAsync(HttpClient client, string url)
-    {
-        using var response = await PostJsonAsync(client, "/webhooks", $$"""{"url":"{{url}}","enabled_events":["*"]}""");
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return await ApiFixture.LoginAsync(client, account.GetProperty("account_id").GetString()!, account.GetProperty("test_key").GetString()!);
     }
 }

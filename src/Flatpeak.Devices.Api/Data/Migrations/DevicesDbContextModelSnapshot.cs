@@ -489,10 +489,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnName("event_id")
                         .UseCollation("C");
 
-                    b.Property<DateTimeOffset>("EventTime")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("event_time");
-
                     b.Property<DateTimeOffset?>("FirstAttemptAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("first_attempt_at");

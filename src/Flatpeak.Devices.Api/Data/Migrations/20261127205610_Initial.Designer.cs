@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Flatpeak.Devices.Api.Data.Migrations
 {
     [DbContext(typeof(DevicesDbContext))]
-    [Migration("20261127200020_Initial")]
+    [Migration("20261127205610_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -491,10 +491,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("event_id")
                         .UseCollation("C");
-
-                    b.Property<DateTimeOffset>("EventTime")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("event_time");
 
                     b.Property<DateTimeOffset?>("FirstAttemptAt")
                         .HasColumnType("timestamp with time zone")

@@ -146,7 +146,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     last_error = table.Column<string>(type: "character varying(1024)", maxLength: 1024, nullable: true),
                     next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     locked_until = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    event_time = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     first_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     time_created = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
