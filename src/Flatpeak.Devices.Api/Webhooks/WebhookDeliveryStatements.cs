@@ -18,7 +18,7 @@ public sealed record ClaimedAttempt(
 public static class WebhookDeliveryStatements
 {
     /// <summary>The dispatcher's position, locked for this transaction; none when another instance is dispatching.</summary>
-    private const string LockPosition = "SELECT xact_id, event_id FROM webhook_feed_position WHERE id = 1 FOR UPDATE SKIP LOCKED";
+    private const string LockPosition = "SELECT xact_id, event_id FROM webhook_feed_position WHERE id = @position_id FOR UPDATE SKIP LOCKED";
 
     /// <summary>
     /// Reads the next settled events after the dispatcher's position (in the feed's order, so a late commit is never
@@ -48,7 +48,7 @@ public static class WebhookDeliveryStatements
         ), moved AS (
             UPDATE webhook_feed_position p SET xact_id = last.xact_id, event_id = last.id
             FROM (SELECT xact_id, id FROM batch ORDER BY xact_id DESC, id DESC LIMIT 1) last
-            WHERE p.id = 1
+            WHERE p.id = @position_id
         )
         SELECT count(*)::int FROM batch
         """;
@@ -109,7 +109,7 @@ public static class WebhookDeliveryStatements
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             long xactId;
             string eventId;
-            await using (var position = new NpgsqlCommand(LockPosition, connection, transaction))
+            await using (var position = new NpgsqlCommand(LockPosition, connection, transaction) { Parameters = { Parameter("position_id", WebhookFeedPosition.Only) } })
             await using (var reader = await position.ExecuteReaderAsync(cancellationToken))
             {
                 if (!await reader.ReadAsync(cancellationToken))
@@ -121,6 +121,7 @@ public static class WebhookDeliveryStatements
             }
 
             await using var dispatch = new NpgsqlCommand(Dispatch, connection, transaction);
+            dispatch.Parameters.Add(Parameter("position_id", WebhookFeedPosition.Only));
             dispatch.Parameters.Add(Parameter("xact_id", xactId));
             dispatch.Parameters.Add(Parameter("event_id", eventId));
             dispatch.Parameters.Add(Parameter("batch", batch));
