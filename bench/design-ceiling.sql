@@ -1,5 +1,5 @@
 -- What the service sends per POST /devices now, as pgbench runs it: ONE statement that checks the locations, inserts
--- the device only when all are found, and inserts its device.create event from the inserted row (Devices/DeviceStatements.cs
+-- the device only when all are found, records it at its location, and inserts its device.create event from the inserted row (Devices/DeviceStatements.cs
 -- and Data/Changes.cs; the Idempotency-Key CTE is there too, matching nothing, as for a request without the header).
 WITH found AS (
     SELECT l.id FROM locations l
@@ -18,6 +18,9 @@ WITH found AS (
            '2022-03-22T11:12:21Z', NULL, now()
     FROM missing WHERE missing.index IS NULL
     RETURNING account_id, live_mode, id
+), located AS (
+    INSERT INTO device_locations (account_id, live_mode, location_id, device_id)
+    SELECT c.account_id, c.live_mode, l.id, c.id FROM changed c, unnest(ARRAY[:location]::text[]) AS l(id)
 ), change_event AS (
     INSERT INTO events (account_id, live_mode, id, type, object_id, data, time_created)
     SELECT c.account_id, c.live_mode, 'evt_' || substr(md5(random()::text || clock_timestamp()::text), 1, 24), 'device.create', c.id,

@@ -166,11 +166,15 @@ INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, t
 SELECT '$account_id', false, 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'),
        'SEED-' || i, 'OTHER', ARRAY['$BENCH_LOCATION'], now() - interval '1 day'
 FROM generate_series(1, $SEED_DEVICES) AS i;
+INSERT INTO device_locations (account_id, live_mode, location_id, device_id)
+SELECT '$account_id', false, '$BENCH_LOCATION', 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0')
+FROM generate_series(1, $SEED_DEVICES) AS i;
 INSERT INTO events (account_id, live_mode, id, type, object_id, data, time_created)
 SELECT '$account_id', false, 'evt_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'),
        'device.create', 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'), '{}', now() - interval '1 day'
 FROM generate_series(1, $SEED_DEVICES) AS i;
 VACUUM ANALYZE devices;
+VACUUM ANALYZE device_locations;
 VACUUM ANALYZE events;
 CHECKPOINT;
 SQL

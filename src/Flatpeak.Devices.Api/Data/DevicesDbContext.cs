@@ -13,6 +13,7 @@ public sealed class DevicesDbContext(DbContextOptions<DevicesDbContext> options)
     public DbSet<Customers.Customer> Customers => Set<Customers.Customer>();
     public DbSet<Location> Locations => Set<Location>();
     public DbSet<Device> Devices => Set<Device>();
+    public DbSet<DeviceLocation> DeviceLocations => Set<DeviceLocation>();
     public DbSet<ApiEvent> Events => Set<ApiEvent>();
     public DbSet<Webhooks.Webhook> Webhooks => Set<Webhooks.Webhook>();
     public DbSet<Webhooks.WebhookDelivery> WebhookDeliveries => Set<Webhooks.WebhookDelivery>();

@@ -18,8 +18,6 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
         device.Property(d => d.Type).HasMaxLength(32);
         device.Property(d => d.LocationIds).HasColumnName("locations");
         device.HasIndex(d => new { d.AccountId, d.LiveMode, d.ReferenceId });
-        // "Which devices reference this location" (the location object's devices list, the location_id filter).
-        // fastupdate off: no pending list for an insert to flush now and then, which stalled creates for hundreds of ms.
-        device.HasIndex(d => d.LocationIds).HasMethod("gin").HasStorageParameter("fastupdate", false);
+        // "Which devices are at this location" is device_locations (DeviceLocation), not an index on this array.
     }
 }

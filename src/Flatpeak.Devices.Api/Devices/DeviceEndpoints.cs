@@ -69,7 +69,8 @@ public static class DeviceEndpoints
 
         if (query.LocationId is not null)
         {
-            devices = devices.Where(d => d.LocationIds.Contains(query.LocationId));
+            devices = devices.Where(d => db.DeviceLocations.Any(l =>
+                l.AccountId == d.AccountId && l.LiveMode == d.LiveMode && l.LocationId == query.LocationId && l.DeviceId == d.Id));
         }
 
         var page = await devices.PageAsync(query, cancellationToken);

@@ -6,7 +6,9 @@ namespace Flatpeak.Devices.Api.Devices;
 /// <summary>
 /// The SQL of every device write, in one place. Each is one statement (see <see cref="Changes"/>): the location check,
 /// the change and its event (and an idempotent request's response) in one round trip. Column lists and parameters
-/// come from the EF model of <see cref="Device"/>.
+/// come from the EF model of <see cref="Device"/>. Each also keeps <see cref="DeviceLocation"/> rows in step with the
+/// device's locations: a create adds them, a patch removes the locations dropped and adds the new ones (the
+/// <c>previous</c> CTE reads the row as it was before the statement), a delete removes them.
 /// </summary>
 public sealed class DeviceStatements : IChangeStatements<Device>
 {
@@ -22,16 +24,29 @@ public sealed class DeviceStatements : IChangeStatements<Device>
                 INSERT INTO devices ({Columns.Names})
                 SELECT {Columns.Values} FROM missing WHERE missing.index IS NULL
                 RETURNING account_id, live_mode, id
+            ), located AS (
+                INSERT INTO device_locations (account_id, live_mode, location_id, device_id)
+                SELECT c.account_id, c.live_mode, l.id, c.id FROM changed c, unnest(@c_locations::text[]) AS l(id)
             )
             """,
             "SELECT (SELECT index FROM missing)");
         Update = Changes.Statement(
             $"""
             {MissingLocation},
-            changed AS (
+            previous AS (
+                SELECT devices.locations FROM devices WHERE {Columns.KeyMatches}
+            ), changed AS (
                 UPDATE devices SET {Columns.Assignments}
                 FROM missing WHERE missing.index IS NULL AND {Columns.KeyMatches}
                 RETURNING devices.account_id, devices.live_mode, devices.id
+            ), unlocated AS (
+                DELETE FROM device_locations dl USING changed c, previous p
+                WHERE dl.account_id = c.account_id AND dl.live_mode = c.live_mode AND dl.location_id = ANY(p.locations)
+                  AND dl.device_id = c.id AND dl.location_id <> ALL(@c_locations::text[])
+            ), located AS (
+                INSERT INTO device_locations (account_id, live_mode, location_id, device_id)
+                SELECT c.account_id, c.live_mode, l.id, c.id FROM changed c, previous p, unnest(@c_locations::text[]) AS l(id)
+                WHERE l.id <> ALL(p.locations)
             )
             """,
             "SELECT (SELECT index FROM missing)");
@@ -39,7 +54,10 @@ public sealed class DeviceStatements : IChangeStatements<Device>
             $"""
             changed AS (
                 DELETE FROM devices WHERE {Columns.KeyMatches}
-                RETURNING account_id, live_mode, id
+                RETURNING account_id, live_mode, id, locations
+            ), unlocated AS (
+                DELETE FROM device_locations dl USING changed c
+                WHERE dl.account_id = c.account_id AND dl.live_mode = c.live_mode AND dl.location_id = ANY(c.locations) AND dl.device_id = c.id
             )
             """,
             "SELECT (SELECT count(*)::int FROM changed)");

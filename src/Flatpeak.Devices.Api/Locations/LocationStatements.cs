@@ -38,8 +38,8 @@ public sealed class LocationStatements : IChangeStatements<Location>
             changed AS (
                 DELETE FROM locations WHERE {Columns.KeyMatches}
                   AND NOT EXISTS (
-                      SELECT FROM devices d
-                      WHERE d.account_id = @c_account_id::text AND d.live_mode = @c_live_mode::boolean AND d.locations @> ARRAY[@c_id::text])
+                      SELECT FROM device_locations dl
+                      WHERE dl.account_id = @c_account_id::text AND dl.live_mode = @c_live_mode::boolean AND dl.location_id = @c_id::text)
                 RETURNING account_id, live_mode, id
             )
             """,
@@ -66,9 +66,9 @@ public sealed class LocationStatements : IChangeStatements<Location>
             SELECT l.id AS parent, d.id
             FROM unnest({locationIds}::text[]) AS l(id)
             CROSS JOIN LATERAL (
-                SELECT d.id FROM devices d
-                WHERE d.account_id = {accountId} AND d.live_mode = {liveMode} AND d.locations @> ARRAY[l.id]
-                ORDER BY d.id DESC LIMIT {EmbeddedId.Max}) d
+                SELECT dl.device_id AS id FROM device_locations dl
+                WHERE dl.account_id = {accountId} AND dl.live_mode = {liveMode} AND dl.location_id = l.id
+                ORDER BY dl.device_id DESC LIMIT {EmbeddedId.Max}) d
             """);
 
     /// <summary>

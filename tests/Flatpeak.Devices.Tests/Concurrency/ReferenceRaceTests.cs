@@ -73,6 +73,55 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
 
         Assert.Equal(answers.Count(a => a.Method == HttpMethod.Post && a.Status == HttpStatusCode.Created) + Rounds, events.Count(e => e.Type == "device.create"));
         Assert.Equal(deletedRounds, events.Count(e => e.Type == "location.delete"));
+        await AssertDeviceLocationsMatchDevicesAsync();
+    }
+
+    [Fact]
+    public async Task Devices_moved_between_locations_by_racing_patches_and_deleted_are_listed_exactly_where_they_are()
+    {
+        var (_, client) = await SignInAsync();
+        var places = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            places.Add(await CreateLocationAsync(client));
+        }
+
+        // Each device starts at all four and is patched to six other location lists at once (moves, growths, shrinks,
+        // so every patch changes it), and every other device is deleted in the same race.
+        string[][] moves = [[places[0]], [places[1]], [places[0], places[1]], [places[2], places[3]], [places[3], places[0], places[2]], [places[1], places[2]]];
+        var devices = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            devices.Add((await CreateDeviceAsync(client, CreateDeviceTests.SeedBody([.. places]))).GetProperty("id").GetString()!);
+        }
+
+        var answers = await Race.RunAsync(devices.SelectMany((id, i) =>
+            moves.Select(to => (id, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/devices/{id}", JsonSerializer.Serialize(new { locations = to }))))))
+                .Concat(i % 2 == 0 ? [(id, HttpMethod.Delete, Send(() => client.DeleteAsync($"/devices/{id}")))] : [])));
+
+        Assert.All(answers, a => Assert.Contains(a.Status, new[] { HttpStatusCode.OK, HttpStatusCode.NotFound }));
+        await AssertDeviceLocationsMatchDevicesAsync();
+        var events = await StoredEventsAsync();
+        foreach (var id in devices)
+        {
+            using var get = await client.GetAsync($"/devices/{id}");
+            var deleted = answers.Any(a => a.Id == id && a.Method == HttpMethod.Delete && a.Status == HttpStatusCode.OK);
+            Assert.Equal(deleted ? HttpStatusCode.NotFound : HttpStatusCode.OK, get.StatusCode);
+            var patched = answers.Count(a => a.Id == id && a.Method == HttpMethod.Patch && a.Status == HttpStatusCode.OK);
+            Assert.Equal(patched, events.Count(e => e.ObjectId == id && e.Type == "device.update"));
+        }
+
+        // Every location lists (in GET /devices?location_id= and in its own devices) exactly the devices that name it.
+        using var all = await client.GetAsync("/devices?limit=100");
+        var stored = (await ReadJsonAsync(all)).GetProperty("data").EnumerateArray().ToList();
+        foreach (var place in places)
+        {
+            var expected = stored.Where(d => d.GetProperty("locations").EnumerateArray().Any(l => l.GetString() == place))
+                .Select(d => d.GetProperty("id").GetString()!).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(expected, (await ListIdsAsync(client, $"/devices?location_id={place}")).Order(StringComparer.Ordinal));
+            using var location = await client.GetAsync($"/locations/{place}");
+            Assert.Equal(expected, (await ReadJsonAsync(location)).GetProperty("devices").EnumerateArray().Select(d => d.GetString()!).Order(StringComparer.Ordinal));
+        }
     }
 
     [Fact]

@@ -51,6 +51,22 @@ public abstract class ApiTest(ApiFixture api)
         return set.Where(row => mine.Contains(EF.Property<string>(row, "AccountId")));
     }
 
+    /// <summary>
+    /// The index of devices by location (<c>device_locations</c>) holds exactly the locations each device of this test's
+    /// accounts lists: nothing missing (a device a location would not show) and nothing left over (a deleted device or a
+    /// location a device left).
+    /// </summary>
+    protected async Task AssertDeviceLocationsMatchDevicesAsync()
+    {
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+        var listed = (await Mine(db.Devices).ToListAsync())
+            .SelectMany(d => d.LocationIds.Select(l => $"{d.AccountId} {d.LiveMode} {d.Id} {l}")).Order(StringComparer.Ordinal).ToList();
+        var indexed = (await Mine(db.DeviceLocations).ToListAsync())
+            .Select(l => $"{l.AccountId} {l.LiveMode} {l.DeviceId} {l.LocationId}").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(listed, indexed);
+    }
+
     /// <summary>Every stored event of this test's accounts, in the feed's order (oldest first), read from the database itself.</summary>
     protected async Task<List<Flatpeak.Devices.Api.Events.ApiEvent>> StoredEventsAsync()
     {

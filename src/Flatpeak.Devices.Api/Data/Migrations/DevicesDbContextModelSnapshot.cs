@@ -215,16 +215,37 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_devices");
 
-                    b.HasIndex("LocationIds")
-                        .HasDatabaseName("ix_devices_locations")
-                        .HasAnnotation("Npgsql:StorageParameter:fastupdate", false);
-
-                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("LocationIds"), "gin");
-
                     b.HasIndex("AccountId", "LiveMode", "ReferenceId")
                         .HasDatabaseName("ix_devices_account_id_live_mode_reference_id");
 
                     b.ToTable("devices", (string)null);
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Devices.DeviceLocation", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("LocationId")
+                        .HasColumnType("text")
+                        .HasColumnName("location_id")
+                        .UseCollation("C");
+
+                    b.Property<string>("DeviceId")
+                        .HasColumnType("text")
+                        .HasColumnName("device_id")
+                        .UseCollation("C");
+
+                    b.HasKey("AccountId", "LiveMode", "LocationId", "DeviceId")
+                        .HasName("pk_device_locations");
+
+                    b.ToTable("device_locations", (string)null);
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Events.ApiEvent", b =>

@@ -42,6 +42,20 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "device_locations",
+                columns: table => new
+                {
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    location_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    device_id = table.Column<string>(type: "text", nullable: false, collation: "C")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_device_locations", x => new { x.account_id, x.live_mode, x.location_id, x.device_id });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "devices",
                 columns: table => new
                 {
@@ -231,13 +245,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 columns: new[] { "account_id", "live_mode", "reference_id" });
 
             migrationBuilder.CreateIndex(
-                name: "ix_devices_locations",
-                table: "devices",
-                column: "locations")
-                .Annotation("Npgsql:IndexMethod", "gin")
-                .Annotation("Npgsql:StorageParameter:fastupdate", false);
-
-            migrationBuilder.CreateIndex(
                 name: "ix_events_account_id_live_mode_object_id",
                 table: "events",
                 columns: new[] { "account_id", "live_mode", "object_id" });
@@ -293,6 +300,9 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
             migrationBuilder.DropTable(
                 name: "customers");
+
+            migrationBuilder.DropTable(
+                name: "device_locations");
 
             migrationBuilder.DropTable(
                 name: "devices");
