@@ -1,6 +1,6 @@
 -- What the service sends per POST /devices now, as pgbench runs it: ONE statement that checks the locations, inserts
 -- the device only when all are found, records it at its location, and inserts its device.create event from the inserted row (Devices/DeviceStatements.cs
--- and Data/Changes.cs; the Idempotency-Key CTE is there too, matching nothing, as for a request without the header).
+-- and Data/Changes.cs), as sent for a request without an Idempotency-Key.
 WITH found AS (
     SELECT l.id FROM locations l
     WHERE l.account_id = :account AND l.live_mode = false AND l.id = ANY(ARRAY[:location]::text[])
@@ -8,7 +8,7 @@ WITH found AS (
 ), missing AS (
     SELECT min(wanted.ord)::int - 1 AS index
     FROM unnest(ARRAY[:location]::text[]) WITH ORDINALITY AS wanted(id, ord)
-    WHERE NOT EXISTS (SELECT FROM found WHERE found.id = wanted.id)
+    WHERE wanted.id <> ALL (ARRAY(SELECT found.id FROM found))
 ), changed AS (
     INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, manufacturer, model_code, model_name,
                          power_rating_import_kwh, capacity_kwh, power_rating_export_kwh, pv_azimuth, pv_tilt,
@@ -35,9 +35,5 @@ WITH found AS (
              'last_seen', null),
            now()
     FROM changed c
-), idempotent_response AS (
-    UPDATE idempotency_keys k SET response_status = 201
-    FROM changed c
-    WHERE NULL::text IS NOT NULL AND k.account_id = c.account_id AND k.live_mode = c.live_mode AND k.key = NULL::text
 )
 SELECT (SELECT index FROM missing);

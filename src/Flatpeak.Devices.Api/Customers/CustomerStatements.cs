@@ -44,11 +44,11 @@ public sealed class CustomerStatements : IChangeStatements<Customer>
 
     public EntityColumns<Customer> Columns { get; }
 
-    public PositionalStatement Create { get; }
+    public ChangeStatement Create { get; }
 
-    public PositionalStatement Update { get; }
+    public ChangeStatement Update { get; }
 
-    public PositionalStatement Delete { get; }
+    public ChangeStatement Delete { get; }
 
     public static CustomerStatements For(DevicesDbContext db) => _current ??= new CustomerStatements(db.Model);
 

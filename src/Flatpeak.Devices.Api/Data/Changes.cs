@@ -8,6 +8,9 @@ using NpgsqlTypes;
 
 namespace Flatpeak.Devices.Api.Data;
 
+/// <summary>One change statement (<see cref="Changes.Statement"/>), as sent without and with an Idempotency-Key.</summary>
+public sealed record ChangeStatement(PositionalStatement Plain, PositionalStatement Idempotent);
+
 /// <summary>The event a change writes: its type and the object as stored right after the change (as JSON).</summary>
 public sealed record ChangeEvent(string AccountId, bool LiveMode, string Type, string ObjectJson, DateTimeOffset Time)
 {
@@ -22,24 +25,34 @@ public sealed record ChangeEvent(string AccountId, bool LiveMode, string Type, s
 /// </summary>
 public static class Changes
 {
-    /// <summary>Appended to each resource's change CTEs.</summary>
-    private const string EventAndResponse = """
+    /// <summary>Appended to each resource's change CTEs: the event, from the changed rows.</summary>
+    private const string Event = """
 
         , change_event AS (
             INSERT INTO events (account_id, live_mode, id, type, object_id, data, time_created)
             SELECT c.account_id, c.live_mode, @event_id, @event_type, c.id, @object_json::json, @event_time FROM changed c
-        ), idempotent_response AS (
-            UPDATE idempotency_keys k
-            SET response_status = @response_status, response_body = @object_json, response_location = @response_location
-            FROM changed c
-            WHERE @idempotency_key::text IS NOT NULL
-              AND k.account_id = c.account_id AND k.live_mode = c.live_mode AND k.key = @idempotency_key::text
         )
 
         """;
 
-    /// <summary>A change statement: the resource's CTEs (ending with <c>changed</c>), the event and response CTEs, then a final SELECT of one value.</summary>
-    public static PositionalStatement Statement(string changeCtes, string select) => new("WITH " + changeCtes + EventAndResponse + select);
+    /// <summary>Appended after <see cref="Event"/> for a request with an Idempotency-Key: the response it will replay.</summary>
+    private const string IdempotentResponse = """
+        , idempotent_response AS (
+            UPDATE idempotency_keys k
+            SET response_status = @response_status, response_body = @object_json, response_location = @response_location
+            FROM changed c
+            WHERE k.account_id = c.account_id AND k.live_mode = c.live_mode AND k.key = @idempotency_key::text
+        )
+
+        """;
+
+    /// <summary>
+    /// A change statement: the resource's CTEs (ending with <c>changed</c> or CTEs that read it), the event, then a
+    /// final SELECT of one value; in two variants, with and without the Idempotency-Key's response, so that a request
+    /// without the header does not carry (and PostgreSQL does not set up) an UPDATE that would match nothing.
+    /// </summary>
+    public static ChangeStatement Statement(string changeCtes, string select) =>
+        new(new("WITH " + changeCtes + Event + select), new("WITH " + changeCtes + Event + IdempotentResponse + select));
 
     /// <summary>
     /// Runs a change statement and returns its one value. <paramref name="response"/> is what an idempotent request
@@ -47,7 +60,7 @@ public static class Changes
     /// change happened, the caller marks <paramref name="claim"/> as stored.
     /// </summary>
     public static async Task<T?> ExecuteChangeAsync<T>(
-        this DevicesDbContext db, PositionalStatement statement, IEnumerable<DbParameter> parameters, ChangeEvent change,
+        this DevicesDbContext db, ChangeStatement statement, IEnumerable<DbParameter> parameters, ChangeEvent change,
         IdempotencyClaim? claim, (int Status, string? Location) response, CancellationToken cancellationToken)
     {
         DbParameter[] all =
@@ -65,7 +78,8 @@ public static class Changes
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await using var command = statement.CreateCommand((NpgsqlConnection)db.Database.GetDbConnection(), all);
+            var variant = claim is null ? statement.Plain : statement.Idempotent;
+            await using var command = variant.CreateCommand((NpgsqlConnection)db.Database.GetDbConnection(), all);
             command.Transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
             var value = await command.ExecuteScalarAsync(cancellationToken);
             return value is null or DBNull ? default : (T)value;

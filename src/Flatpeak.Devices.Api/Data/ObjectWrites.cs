@@ -21,11 +21,11 @@ public interface IChangeStatements<TEntity>
 {
     EntityColumns<TEntity> Columns { get; }
 
-    PositionalStatement Create { get; }
+    ChangeStatement Create { get; }
 
-    PositionalStatement Update { get; }
+    ChangeStatement Update { get; }
 
-    PositionalStatement Delete { get; }
+    ChangeStatement Delete { get; }
 }
 
 /// <summary>The answer to a delete: the object's id, kind and mode, and <c>deleted: true</c>.</summary>

@@ -66,13 +66,13 @@ public sealed class DeviceStatements : IChangeStatements<Device>
     public EntityColumns<Device> Columns { get; }
 
     /// <summary>Inserts the device when every location it names is one of its account and mode; returns the index of the first that is not, or null.</summary>
-    public PositionalStatement Create { get; }
+    public ChangeStatement Create { get; }
 
     /// <summary>Writes every column of a device this transaction has locked, when all its locations are found; returns as <see cref="Create"/>.</summary>
-    public PositionalStatement Update { get; }
+    public ChangeStatement Update { get; }
 
     /// <summary>Deletes the device; returns how many rows went (0 or 1).</summary>
-    public PositionalStatement Delete { get; }
+    public ChangeStatement Delete { get; }
 
     public static DeviceStatements For(DevicesDbContext db) => _current ??= new DeviceStatements(db.Model);
 
@@ -90,7 +90,7 @@ public sealed class DeviceStatements : IChangeStatements<Device>
         ), missing AS (
             SELECT min(wanted.ord)::int - 1 AS index
             FROM unnest(@c_locations::text[]) WITH ORDINALITY AS wanted(id, ord)
-            WHERE NOT EXISTS (SELECT FROM found WHERE found.id = wanted.id)
+            WHERE wanted.id <> ALL (ARRAY(SELECT found.id FROM found))
         )
         """;
 }

@@ -49,13 +49,13 @@ public sealed class LocationStatements : IChangeStatements<Location>
     public EntityColumns<Location> Columns { get; }
 
     /// <summary>Inserts the location when its customer (if any) is one of its account and mode; returns 0 when it is not, else null.</summary>
-    public PositionalStatement Create { get; }
+    public ChangeStatement Create { get; }
 
     /// <summary>Writes every column of a location this transaction has locked; returns as <see cref="Create"/>.</summary>
-    public PositionalStatement Update { get; }
+    public ChangeStatement Update { get; }
 
     /// <summary>Deletes the location unless a device references it; returns how many rows went (0 or 1).</summary>
-    public PositionalStatement Delete { get; }
+    public ChangeStatement Delete { get; }
 
     public static LocationStatements For(DevicesDbContext db) => _current ??= new LocationStatements(db.Model);
 
