@@ -69,8 +69,10 @@ public static class DeviceEndpoints
 
         if (query.LocationId is not null)
         {
-            devices = devices.Where(d => db.DeviceLocations.Any(l =>
-                l.AccountId == d.AccountId && l.LiveMode == d.LiveMode && l.LocationId == query.LocationId && l.DeviceId == d.Id));
+            // A join driven by device_locations, whose key is ordered by device id: PostgreSQL reads the page's ids off
+            // that index whether the location has three devices or a million (a semi-join walked every device instead).
+            var located = db.DeviceLocations.Where(l => l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode && l.LocationId == query.LocationId);
+            devices = devices.Join(located, d => d.Id, l => l.DeviceId, (d, _) => d);
         }
 
         var page = await devices.PageAsync(query, cancellationToken);
