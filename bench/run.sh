@@ -166,13 +166,12 @@ INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, t
 SELECT '$account_id', false, 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'),
        'SEED-' || i, 'OTHER', ARRAY['$BENCH_LOCATION'], now() - interval '1 day'
 FROM generate_series(1, $SEED_DEVICES) AS i;
+-- From the devices just stored (each statement has its own now()): the location index and a device.create event each.
 INSERT INTO device_locations (account_id, live_mode, location_id, device_id)
-SELECT '$account_id', false, '$BENCH_LOCATION', 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0')
-FROM generate_series(1, $SEED_DEVICES) AS i;
+SELECT account_id, live_mode, '$BENCH_LOCATION', id FROM devices WHERE account_id = '$account_id' AND reference_id LIKE 'SEED-%';
 INSERT INTO events (account_id, live_mode, id, type, object_id, data, time_created)
-SELECT '$account_id', false, 'evt_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'),
-       'device.create', 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'), '{}', now() - interval '1 day'
-FROM generate_series(1, $SEED_DEVICES) AS i;
+SELECT account_id, live_mode, 'evt_' || substr(id, 5), 'device.create', id, '{}', time_created
+FROM devices WHERE account_id = '$account_id' AND reference_id LIKE 'SEED-%';
 VACUUM ANALYZE devices;
 VACUUM ANALYZE device_locations;
 VACUUM ANALYZE events;
@@ -187,7 +186,8 @@ echo "$seeded_post" >&2
 echo "== GET /devices?limit=100 at 32 connections with $devices_now devices" >&2
 seeded_get=$(measure 32 bench/get-devices.lua "/devices?limit=100")
 echo "$seeded_get" >&2
-echo "== GET /locations/{id} at 32 connections, the location of all $devices_now devices (embeds the 100 newest)" >&2
+at_location=$("${psql_cmd[@]}" -c "SELECT count(*) FROM device_locations WHERE location_id = '$BENCH_LOCATION'")
+echo "== GET /locations/{id} at 32 connections, a location of $at_location devices (embeds the 100 newest)" >&2
 seeded_location=$(BENCH_GET_PATH="/locations/$BENCH_LOCATION" measure 32 bench/get-devices.lua "/locations/$BENCH_LOCATION")
 location_bytes=$(curl -fs -H "Authorization: Bearer $BENCH_TOKEN" "$url/locations/$BENCH_LOCATION" | wc -c)
 echo "$seeded_location bytes=$location_bytes" >&2
