@@ -20,10 +20,8 @@ internal sealed class EventConfiguration : IEntityTypeConfiguration<ApiEvent>
         @event.Property(e => e.TransactionId).HasColumnName("xact_id")
             .HasDefaultValueSql(EventFeed.CurrentTransactionIdSql).ValueGeneratedOnAdd();
         @event.Property(e => e.WrittenAt).HasDefaultValueSql("clock_timestamp()").ValueGeneratedOnAdd();
-        // The feed: newest first in commit-safe order.
+        // The feed: newest first in commit-safe order (GET /events, and the webhook dispatcher per account and mode).
         @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.TransactionId, e.Id });
         @event.HasIndex(e => new { e.AccountId, e.LiveMode, e.ObjectId });
-        // The whole feed in the same order, for the webhook dispatcher, which reads every account's events.
-        @event.HasIndex(e => new { e.TransactionId, e.Id });
     }
 }

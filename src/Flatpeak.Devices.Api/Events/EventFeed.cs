@@ -17,7 +17,6 @@ public static class EventFeed
     /// <summary>The writing transaction's id, as the events table's default.</summary>
     public const string CurrentTransactionIdSql = "(pg_current_xact_id()::text)::bigint";
 
-    /// <summary>Events whose transactions ended before the oldest one still running began: a set no commit can add to.</summary>
     /// <summary>Every transaction id below this has ended: events with a smaller <c>xact_id</c> are settled.</summary>
     public const string SettledBelowSql = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint";
 

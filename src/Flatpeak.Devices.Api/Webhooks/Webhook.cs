@@ -37,12 +37,15 @@ public sealed class WebhookDelivery : IHasObjectId
     public required DateTimeOffset TimeCreated { get; init; }
 }
 
-/// <summary>How far the dispatcher has read the event feed (one row): the position of the last event it turned into deliveries.</summary>
+/// <summary>
+/// How far the dispatcher has read one account's feed in one mode: the position of the last event it turned into
+/// deliveries. There is a row for every account and mode that has had a webhook endpoint, started at the feed's
+/// settled end when the first was created; the feeds of the others are never read.
+/// </summary>
 public sealed class WebhookFeedPosition
 {
-    public const int Only = 1;
-
-    public int Id { get; init; }
+    public required string AccountId { get; init; }
+    public required bool LiveMode { get; init; }
     public long TransactionId { get; set; }
     public required string EventId { get; set; }
 }

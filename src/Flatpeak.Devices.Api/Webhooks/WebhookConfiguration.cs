@@ -41,11 +41,10 @@ internal sealed class WebhookFeedPositionConfiguration : IEntityTypeConfiguratio
 {
     public void Configure(EntityTypeBuilder<WebhookFeedPosition> position)
     {
-        position.ToTable("webhook_feed_position");
-        position.HasKey(p => p.Id);
-        position.Property(p => p.Id).ValueGeneratedNever();
+        position.ToTable("webhook_feed_positions");
+        position.HasKey(p => new { p.AccountId, p.LiveMode });
+        position.Property(p => p.AccountId).UseCollation("C");
         position.Property(p => p.TransactionId).HasColumnName("xact_id");
         position.Property(p => p.EventId).UseCollation("C");
-        position.HasData(new WebhookFeedPosition { Id = WebhookFeedPosition.Only, TransactionId = 0, EventId = string.Empty });
     }
 }

@@ -17,22 +17,41 @@ public sealed record ClaimedAttempt(
 /// </summary>
 public static class WebhookDeliveryStatements
 {
-    /// <summary>The dispatcher's position, locked for this transaction; none when another instance is dispatching.</summary>
-    private const string LockPosition = "SELECT xact_id, event_id FROM webhook_feed_position WHERE id = @position_id FOR UPDATE SKIP LOCKED";
+    /// <summary>
+    /// Starts an account's feed position in a mode, if it has none, at the end of what is settled now: every event of
+    /// a transaction that ended is behind it, every one still to commit ahead of it (and an endpoint only receives
+    /// events from its own creation on). Run in the transaction that creates the endpoint.
+    /// </summary>
+    private const string StartPosition = $"""
+        INSERT INTO webhook_feed_positions (account_id, live_mode, xact_id, event_id)
+        VALUES (@account_id, @live_mode, {EventFeed.SettledBelowSql} - 1, '')
+        ON CONFLICT DO NOTHING
+        """;
+
+    /// <summary>The positions to dispatch, locked for this transaction; those another instance is dispatching are skipped.</summary>
+    private const string LockPositions = "SELECT account_id, live_mode, xact_id, event_id FROM webhook_feed_positions FOR UPDATE SKIP LOCKED";
 
     /// <summary>
-    /// Reads the next settled events after the dispatcher's position (in the feed's order, so a late commit is never
-    /// skipped), creates one delivery per enabled endpoint of the event's account and mode that subscribes to its type,
-    /// and moves the position; in the transaction that holds the position, so a crash loses nothing and a reread
-    /// duplicates nothing. Returns the events read.
+    /// Reads, for each locked position, the next settled events of its account and mode after it (in the feed's order,
+    /// so a late commit is never skipped), creates one delivery per enabled endpoint of the event's account and mode
+    /// that subscribes to its type, and moves the positions; in the transaction that holds them, so a crash loses
+    /// nothing and a reread duplicates nothing. Returns the most events read for one position.
     /// </summary>
     private const string Dispatch = $"""
-        WITH batch AS (
+        WITH position AS (
+            SELECT * FROM unnest(@account_ids::text[], @live_modes::boolean[], @xact_ids::bigint[], @event_ids::text[])
+                AS p(account_id, live_mode, xact_id, event_id)
+        ), batch AS (
             SELECT e.account_id, e.live_mode, e.id, e.type, e.time_created, e.xact_id
-            FROM events e
-            WHERE (e.xact_id, e.id) > (@xact_id, @event_id::text COLLATE "C") AND e.xact_id < {EventFeed.SettledBelowSql}
-            ORDER BY e.xact_id, e.id
-            LIMIT @batch
+            FROM position p
+            CROSS JOIN LATERAL (
+                SELECT e.account_id, e.live_mode, e.id, e.type, e.time_created, e.xact_id
+                FROM events e
+                WHERE e.account_id = p.account_id AND e.live_mode = p.live_mode
+                  AND (e.xact_id, e.id) > (p.xact_id, p.event_id COLLATE "C") AND e.xact_id < {EventFeed.SettledBelowSql}
+                ORDER BY e.xact_id, e.id
+                LIMIT @batch
+            ) e
         ), created AS (
             INSERT INTO webhook_deliveries (account_id, live_mode, id, webhook_id, event_id, status, attempts, next_attempt_at, time_created)
             SELECT b.account_id, b.live_mode,
@@ -45,12 +64,14 @@ public static class WebhookDeliveryStatements
             -- An endpoint being deleted (its row locked FOR UPDATE) is waited for, then not found: no orphan deliveries.
             FOR KEY SHARE OF w
             ON CONFLICT DO NOTHING
+        ), last AS (
+            SELECT DISTINCT ON (account_id, live_mode) account_id, live_mode, xact_id, id
+            FROM batch ORDER BY account_id, live_mode, xact_id DESC, id DESC
         ), moved AS (
-            UPDATE webhook_feed_position p SET xact_id = last.xact_id, event_id = last.id
-            FROM (SELECT xact_id, id FROM batch ORDER BY xact_id DESC, id DESC LIMIT 1) last
-            WHERE p.id = @position_id
+            UPDATE webhook_feed_positions p SET xact_id = last.xact_id, event_id = last.id
+            FROM last WHERE p.account_id = last.account_id AND p.live_mode = last.live_mode
         )
-        SELECT count(*)::int FROM batch
+        SELECT coalesce(max(n), 0)::int FROM (SELECT count(*) AS n FROM batch GROUP BY account_id, live_mode) read
         """;
 
     /// <summary>
@@ -100,6 +121,11 @@ public static class WebhookDeliveryStatements
           AND d.attempts = r.attempts AND d.locked_until IS NOT NULL
         """;
 
+    /// <summary>Starts the feed position of an account and mode (see <see cref="StartPosition"/>), in the caller's transaction.</summary>
+    public static Task StartPositionAsync(DevicesDbContext db, string accountId, bool liveMode, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlRawAsync(StartPosition, [Parameter("account_id", accountId), Parameter("live_mode", liveMode)], cancellationToken);
+
+    /// <summary>Dispatches every position no other instance holds; returns the most events read for one (a full batch: read again).</summary>
     public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
@@ -107,23 +133,31 @@ public static class WebhookDeliveryStatements
         {
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            long xactId;
-            string eventId;
-            await using (var position = new NpgsqlCommand(LockPosition, connection, transaction) { Parameters = { Parameter("position_id", WebhookFeedPosition.Only) } })
-            await using (var reader = await position.ExecuteReaderAsync(cancellationToken))
+            List<string> accountIds = [], eventIds = [];
+            List<bool> liveModes = [];
+            List<long> xactIds = [];
+            await using (var positions = new NpgsqlCommand(LockPositions, connection, transaction))
+            await using (var reader = await positions.ExecuteReaderAsync(cancellationToken))
             {
-                if (!await reader.ReadAsync(cancellationToken))
+                while (await reader.ReadAsync(cancellationToken))
                 {
-                    return 0;
+                    accountIds.Add(reader.GetString(0));
+                    liveModes.Add(reader.GetBoolean(1));
+                    xactIds.Add(reader.GetInt64(2));
+                    eventIds.Add(reader.GetString(3));
                 }
+            }
 
-                (xactId, eventId) = (reader.GetInt64(0), reader.GetString(1));
+            if (accountIds.Count == 0)
+            {
+                return 0;
             }
 
             await using var dispatch = new NpgsqlCommand(Dispatch, connection, transaction);
-            dispatch.Parameters.Add(Parameter("position_id", WebhookFeedPosition.Only));
-            dispatch.Parameters.Add(Parameter("xact_id", xactId));
-            dispatch.Parameters.Add(Parameter("event_id", eventId));
+            dispatch.Parameters.Add(Parameter("account_ids", accountIds.ToArray()));
+            dispatch.Parameters.Add(Parameter("live_modes", liveModes.ToArray()));
+            dispatch.Parameters.Add(Parameter("xact_ids", xactIds.ToArray()));
+            dispatch.Parameters.Add(Parameter("event_ids", eventIds.ToArray()));
             dispatch.Parameters.Add(Parameter("batch", batch));
             dispatch.Parameters.Add(Parameter("first_delay", firstDelay));
             var read = (int)(await dispatch.ExecuteScalarAsync(cancellationToken))!;

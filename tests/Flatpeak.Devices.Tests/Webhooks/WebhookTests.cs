@@ -76,6 +76,53 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(1, await CountMineAsync(db => db.Webhooks));
     }
 
+    [Fact]
+    public async Task Endpoints_created_at_once_while_devices_are_created_each_receive_every_later_event_once_and_no_earlier_one()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+        var created = new System.Collections.Concurrent.ConcurrentBag<(string Id, bool StartedAfter)>();
+        var endpointsAnswered = 0;
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var after = Volatile.Read(ref endpointsAnswered) == 1;
+                var device = await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location));
+                created.Add((device.GetProperty("id").GetString()!, after));
+            }
+        })).ToList();
+        await Wait.UntilAsync(() => created.Count >= 16, Deadline, "devices before the endpoints");
+
+        // The account's first two endpoints at once: both start reading the feed from one position.
+        string[] paths = ["a", "b"];
+        var answers = await Race.RunAsync(paths.Select(path => (path, HttpMethod.Post,
+            (Func<Task<HttpResponseMessage>>)(() => PostJsonAsync(client, "/webhooks", $$"""{"url":"{{receiver.Url("/" + path)}}","enabled_events":["device.create"]}""")))));
+        Volatile.Write(ref endpointsAnswered, 1);
+        await Wait.UntilAsync(() => created.Count(c => c.StartedAfter) >= 32, Deadline, "devices after the endpoints");
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.Status));
+        Assert.Equal(1, await CountMineAsync(db => db.Set<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition>()));
+        var later = created.Where(c => c.StartedAfter).Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var answer in answers)
+        {
+            var path = "/" + answer.Id;
+            var since = answer.Body.GetProperty("time_created").GetString()!;
+            await Wait.UntilAsync(() => later.IsSubsetOf(receiver.To(path).Select(ObjectOf)), Deadline, $"every later event at {path}");
+            var received = receiver.To(path).Select(r => JsonDocument.Parse(r.Body).RootElement).ToList();
+            // Once each, and none from before the endpoint was created (times are whole seconds, as on the wire).
+            Assert.Equal(received.Count, received.Select(e => e.GetProperty("id").GetString()).Distinct().Count());
+            Assert.All(received, e => Assert.True(
+                string.CompareOrdinal(e.GetProperty("time_created").GetString(), since) >= 0, $"{e.GetProperty("id")} is older than the endpoint"));
+        }
+
+        static string ObjectOf(Receiver.Received r) => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").GetProperty("id").GetString()!;
+    }
+
     [Theory]
     [InlineData("""{"enabled_events":["*"]}""", "url_missing", "url")]
     [InlineData("""{"url":"ftp://example.com","enabled_events":["*"]}""", "url_invalid", "url")]

@@ -308,9 +308,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.HasKey("AccountId", "LiveMode", "Id")
                         .HasName("pk_events");
 
-                    b.HasIndex("TransactionId", "Id")
-                        .HasDatabaseName("ix_events_xact_id_id");
-
                     b.HasIndex("AccountId", "LiveMode", "ObjectId")
                         .HasDatabaseName("ix_events_account_id_live_mode_object_id");
 
@@ -566,9 +563,14 @@ namespace Flatpeak.Devices.Api.Data.Migrations
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition", b =>
                 {
-                    b.Property<int>("Id")
-                        .HasColumnType("integer")
-                        .HasColumnName("id");
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
 
                     b.Property<string>("EventId")
                         .IsRequired()
@@ -580,18 +582,10 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("xact_id");
 
-                    b.HasKey("Id")
-                        .HasName("pk_webhook_feed_position");
+                    b.HasKey("AccountId", "LiveMode")
+                        .HasName("pk_webhook_feed_positions");
 
-                    b.ToTable("webhook_feed_position", (string)null);
-
-                    b.HasData(
-                        new
-                        {
-                            Id = 1,
-                            EventId = "",
-                            TransactionId = 0L
-                        });
+                    b.ToTable("webhook_feed_positions", (string)null);
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Accounts.ApiKey", b =>

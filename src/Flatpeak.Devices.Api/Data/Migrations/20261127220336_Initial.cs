@@ -169,16 +169,17 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
-                name: "webhook_feed_position",
+                name: "webhook_feed_positions",
                 columns: table => new
                 {
-                    id = table.Column<int>(type: "integer", nullable: false),
+                    account_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    live_mode = table.Column<bool>(type: "boolean", nullable: false),
                     xact_id = table.Column<long>(type: "bigint", nullable: false),
                     event_id = table.Column<string>(type: "text", nullable: false, collation: "C")
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_webhook_feed_position", x => x.id);
+                    table.PrimaryKey("pk_webhook_feed_positions", x => new { x.account_id, x.live_mode });
                 });
 
             migrationBuilder.CreateTable(
@@ -223,11 +224,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         onDelete: ReferentialAction.Cascade);
                 });
 
-            migrationBuilder.InsertData(
-                table: "webhook_feed_position",
-                columns: new[] { "id", "event_id", "xact_id" },
-                values: new object[] { 1, "", 0L });
-
             migrationBuilder.CreateIndex(
                 name: "ix_api_keys_account_id_key_hash",
                 table: "api_keys",
@@ -253,11 +249,6 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 name: "ix_events_account_id_live_mode_xact_id_id",
                 table: "events",
                 columns: new[] { "account_id", "live_mode", "xact_id", "id" });
-
-            migrationBuilder.CreateIndex(
-                name: "ix_events_xact_id_id",
-                table: "events",
-                columns: new[] { "xact_id", "id" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_idempotency_keys_time_created",
@@ -320,7 +311,7 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 name: "webhook_deliveries");
 
             migrationBuilder.DropTable(
-                name: "webhook_feed_position");
+                name: "webhook_feed_positions");
 
             migrationBuilder.DropTable(
                 name: "webhooks");
