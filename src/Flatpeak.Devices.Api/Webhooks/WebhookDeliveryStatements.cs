@@ -28,8 +28,19 @@ public static class WebhookDeliveryStatements
         ON CONFLICT DO NOTHING
         """;
 
-    /// <summary>The positions to dispatch, locked for this transaction; those another instance is dispatching are skipped.</summary>
-    private const string LockPositions = "SELECT account_id, live_mode, xact_id, event_id FROM webhook_feed_positions FOR UPDATE SKIP LOCKED";
+    /// <summary>
+    /// The positions with settled events after them, locked for this transaction; those another instance is dispatching
+    /// are skipped. An idle account costs one index probe and no lock (a lock writes the row).
+    /// </summary>
+    private const string LockPositions = $"""
+        SELECT p.account_id, p.live_mode, p.xact_id, p.event_id
+        FROM webhook_feed_positions p
+        WHERE EXISTS (
+            SELECT FROM events e
+            WHERE e.account_id = p.account_id AND e.live_mode = p.live_mode
+              AND (e.xact_id, e.id) > (p.xact_id, p.event_id) AND e.xact_id < {EventFeed.SettledBelowSql})
+        FOR UPDATE OF p SKIP LOCKED
+        """;
 
     /// <summary>
     /// Reads, for each locked position, the next settled events of its account and mode after it (in the feed's order,
