@@ -18,24 +18,30 @@ public sealed record ClaimedAttempt(
 public static class WebhookDeliveryStatements
 {
     /// <summary>
-    /// Starts an account's feed position in a mode, if it has none, at the end of what is settled now: every event of
-    /// a transaction that ended is behind it, every one still to commit ahead of it (and an endpoint only receives
-    /// events from its own creation on). Run in the transaction that creates the endpoint.
+    /// Starts an account's feed position in a mode at the end of what is settled now: every event of a transaction
+    /// that ended is behind it, every one still to commit ahead of it (and an endpoint only receives events from its
+    /// own creation on). Run in the transaction that creates endpoint <c>@webhook_id</c>: a position already there is
+    /// kept while the account has another endpoint in the mode, and moved here when it has none (it stood still since
+    /// the last one went).
     /// </summary>
     private const string StartPosition = $"""
-        INSERT INTO webhook_feed_positions (account_id, live_mode, xact_id, event_id)
-        VALUES (@account_id, @live_mode, {EventFeed.SettledBelowSql} - 1, '')
-        ON CONFLICT DO NOTHING
+        INSERT INTO webhook_feed_positions AS p (account_id, live_mode, xact_id, event_id)
+        VALUES (@account_id, @live_mode, {EventFeed.SettledBelowSql}, '')
+        ON CONFLICT (account_id, live_mode) DO UPDATE SET xact_id = excluded.xact_id, event_id = excluded.event_id
+        WHERE NOT EXISTS (
+            SELECT FROM webhooks w WHERE w.account_id = p.account_id AND w.live_mode = p.live_mode AND w.id <> @webhook_id)
         """;
 
     /// <summary>
-    /// The positions with settled events after them, locked for this transaction; those another instance is dispatching
-    /// are skipped. An idle account costs one index probe and no lock (a lock writes the row).
+    /// The positions of accounts with endpoints in the mode and settled events after them, locked for this transaction;
+    /// those another instance is dispatching are skipped. An idle account costs an index probe and no lock (a lock
+    /// writes the row); one whose endpoints are all deleted, not even that.
     /// </summary>
     private const string LockPositions = $"""
         SELECT p.account_id, p.live_mode, p.xact_id, p.event_id
         FROM webhook_feed_positions p
-        WHERE EXISTS (
+        WHERE EXISTS (SELECT FROM webhooks w WHERE w.account_id = p.account_id AND w.live_mode = p.live_mode)
+          AND EXISTS (
             SELECT FROM events e
             WHERE e.account_id = p.account_id AND e.live_mode = p.live_mode
               AND (e.xact_id, e.id) > (p.xact_id, p.event_id) AND e.xact_id < {EventFeed.SettledBelowSql})
@@ -133,8 +139,9 @@ public static class WebhookDeliveryStatements
         """;
 
     /// <summary>Starts the feed position of an account and mode (see <see cref="StartPosition"/>), in the caller's transaction.</summary>
-    public static Task StartPositionAsync(DevicesDbContext db, string accountId, bool liveMode, CancellationToken cancellationToken) =>
-        db.Database.ExecuteSqlRawAsync(StartPosition, [Parameter("account_id", accountId), Parameter("live_mode", liveMode)], cancellationToken);
+    public static Task StartPositionAsync(DevicesDbContext db, string accountId, bool liveMode, string webhookId, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlRawAsync(
+            StartPosition, [Parameter("account_id", accountId), Parameter("live_mode", liveMode), Parameter("webhook_id", webhookId)], cancellationToken);
 
     /// <summary>Dispatches every position no other instance holds; returns the most events read for one (a full batch: read again).</summary>
     public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, CancellationToken cancellationToken)

@@ -91,7 +91,7 @@ public static class WebhookEndpoints
 
             db.Webhooks.Add(webhook);
             await db.SaveChangesAsync(ct);
-            await WebhookDeliveryStatements.StartPositionAsync(db, caller.AccountId, caller.LiveMode, ct);
+            await WebhookDeliveryStatements.StartPositionAsync(db, caller.AccountId, caller.LiveMode, webhook.Id, ct);
             return true;
         }, cancellationToken);
         return created

@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Flatpeak.Devices.Tests.Webhooks;
 
@@ -40,6 +42,7 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         using var stored = await client.GetAsync($"/webhooks/{id}");
         Assert.Equal(body.GetRawText(), (await ReadJsonAsync(stored)).GetRawText());
         Assert.Equal([id], await ListIdsAsync(client, "/webhooks"));
+        Assert.Equal(1, await CountMineAsync(db => db.Set<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition>()));
 
         var (_, other) = await SignInAsync(name: "Other");
         using var foreign = await other.GetAsync($"/webhooks/{id}");
@@ -74,6 +77,35 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.NotFound], deletes);
         Assert.All(answers.Where(a => a.Id == deleted && a.Method == HttpMethod.Patch), a => Assert.Contains(a.Status, new[] { HttpStatusCode.OK, HttpStatusCode.NotFound }));
         Assert.Equal(1, await CountMineAsync(db => db.Webhooks));
+        // One endpoint is left, so the account's feed position stays.
+        Assert.Equal(1, await CountMineAsync(db => db.Set<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition>()));
+    }
+
+    [Fact]
+    public async Task An_account_without_endpoints_is_not_read_and_its_next_endpoint_starts_at_the_end_of_its_feed()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        var (_, client) = await SignInAsync();
+        var first = await CreateWebhookAsync(client, receiver.Url("/first"), ["device.create"]);
+        using (await client.DeleteAsync($"/webhooks/{first}"))
+        {
+        }
+
+        var location = await CreateLocationAsync(client);
+        var unheard = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString()!;
+        var second = await CreateWebhookAsync(client, receiver.Url("/second"), ["device.create"]);
+        var heard = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString()!;
+
+        await Wait.UntilAsync(() => receiver.To("/second").Any(), Deadline, "the second endpoint's delivery");
+        var events = await StoredEventsAsync();
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Flatpeak.Devices.Api.Data.DevicesDbContext>();
+        var position = await Mine(db.Set<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition>()).SingleAsync();
+        // The position stood still while there was no endpoint, and the second one moved it past everything settled then.
+        Assert.True(position.TransactionId > events.Single(e => e.ObjectId == unheard).TransactionId);
+        Assert.Equal([heard], receiver.To("/second").Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").GetProperty("id").GetString()));
+        Assert.Empty(receiver.To("/first"));
+        Assert.Equal(second, (await ListIdsAsync(client, "/webhooks")).Single());
     }
 
     [Fact]
