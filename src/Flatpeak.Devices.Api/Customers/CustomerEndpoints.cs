@@ -34,8 +34,7 @@ public static class CustomerEndpoints
         ApiJsonContext.Default.CustomerResponse,
         (request, customer) => request.ApplyTo(customer),
         CustomerResponse.From,
-        async (db, customer, ct) =>
-            [.. (await EmbeddedId.ByParentAsync(CustomerStatements.LocationsOf(db, customer.AccountId, customer.LiveMode, [customer.Id]), ct))[customer.Id]],
+        CustomerStatements.LocationsOf,
         (_, customer, index) => throw new InvalidOperationException($"A customer references nothing, yet its write answered {index}."));
 
     public static Task<Results<Created<CustomerResponse>, BadRequest<ApiError>>> Create(
@@ -59,7 +58,7 @@ public static class CustomerEndpoints
         var customer = await db.Customers
             .Where(c => c.Id == id && c.AccountId == caller.AccountId && c.LiveMode == caller.LiveMode)
             .SingleOrDefaultAsync(cancellationToken);
-        return customer is null ? ApiErrors.NotFound(http, "customer", id) : TypedResults.Ok(await Kind.RespondAsync(db, customer, cancellationToken));
+        return customer is null ? ApiErrors.NotFound(http, "customer", id) : TypedResults.Ok(await Kind.RespondAsync(db, caller, customer, cancellationToken));
     }
 
     public static async Task<Ok<ListResponse<CustomerResponse>>> List(
@@ -72,8 +71,7 @@ public static class CustomerEndpoints
         }
 
         var page = await customers.PageAsync(query, cancellationToken);
-        var locations = await EmbeddedId.ByParentAsync(
-            CustomerStatements.LocationsOf(db, caller.AccountId, caller.LiveMode, [.. page.Items.Select(c => c.Id)]), cancellationToken);
+        var locations = await Kind.EmbeddedIdsAsync(db, caller, [.. page.Items.Select(c => c.Id)], cancellationToken);
         return TypedResults.Ok(page.ToListResponse("/customers", c => CustomerResponse.From(c, [.. locations[c.Id]])));
     }
 

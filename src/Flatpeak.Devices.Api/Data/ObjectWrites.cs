@@ -39,7 +39,7 @@ public sealed record DeletedResponse(string Id, string Object, bool LiveMode, bo
 /// <param name="ResponseJson">The object on the wire.</param>
 /// <param name="Apply">Writes a validated request's fields onto the entity.</param>
 /// <param name="Respond">The object on the wire, from the entity and its embedded ids.</param>
-/// <param name="Children">The ids embedded in the object (a location's devices), read in the writing transaction; null when it embeds none.</param>
+/// <param name="EmbeddedIds">The query of the ids a page of these objects embed (a location's devices), given the account, mode and object ids; null when it embeds none.</param>
 /// <param name="ReferenceNotFound">The 400 for a referenced object that is not the account's: given the entity and the index the statement returned.</param>
 public sealed record ObjectKind<TEntity, TRequest, TResponse>(
     string Name,
@@ -49,7 +49,7 @@ public sealed record ObjectKind<TEntity, TRequest, TResponse>(
     JsonTypeInfo<TResponse> ResponseJson,
     Action<TRequest, TEntity> Apply,
     Func<TEntity, IReadOnlyList<string>, TResponse> Respond,
-    Func<DevicesDbContext, TEntity, CancellationToken, Task<IReadOnlyList<string>>>? Children,
+    Func<DevicesDbContext, string, bool, string[], IQueryable<EmbeddedId>>? EmbeddedIds,
     Func<HttpContext, TEntity, int, BadRequest<ApiError>> ReferenceNotFound)
     where TEntity : class, IHasObjectId
 {
@@ -66,8 +66,18 @@ public sealed record ObjectKind<TEntity, TRequest, TResponse>(
         ? $"{name}.{change}"
         : throw new ArgumentException($"{name}.{change} is not an event type.", nameof(name));
 
-    public async Task<TResponse> RespondAsync(DevicesDbContext db, TEntity entity, CancellationToken cancellationToken) =>
-        Respond(entity, Children is null ? [] : await Children(db, entity, cancellationToken));
+    /// <summary>The ids each of <paramref name="ids"/> embeds, newest first (one query for a whole page).</summary>
+    public async Task<ILookup<string, string>> EmbeddedIdsAsync(DevicesDbContext db, Caller caller, string[] ids, CancellationToken cancellationToken) =>
+        EmbeddedIds is null
+            ? Array.Empty<EmbeddedId>().ToLookup(e => e.Parent, e => e.Id)
+            : await EmbeddedId.ByParentAsync(EmbeddedIds(db, caller.AccountId, caller.LiveMode, ids), cancellationToken);
+
+    /// <summary>The ids the object embeds, read in the caller's transaction if any.</summary>
+    public async Task<IReadOnlyList<string>> ChildrenAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
+        EmbeddedIds is null ? [] : [.. (await EmbeddedIdsAsync(db, caller, [id], cancellationToken))[id]];
+
+    public async Task<TResponse> RespondAsync(DevicesDbContext db, Caller caller, TEntity entity, CancellationToken cancellationToken) =>
+        Respond(entity, await ChildrenAsync(db, caller, entity.Id, cancellationToken));
 }
 
 /// <summary>
@@ -122,7 +132,7 @@ public static class ObjectWrites
                     return ApiErrors.NotFound(http, kind.Name, id);
                 }
 
-                var children = kind.Children is null ? [] : await kind.Children(db, entity, ct);
+                var children = await kind.ChildrenAsync(db, caller, id, ct);
                 var stored = kind.Respond(entity, children);
                 var merged = MergePatch.Apply(MergePatch.Writable(stored, kind.ResponseJson, kind.RequestJson), patch);
                 var (request, invalid) = await PatchValidation.ReadMergedAsync<TRequest>(http, merged, patch, ct);
@@ -169,7 +179,7 @@ public static class ObjectWrites
                     return ApiErrors.NotFound(http, kind.Name, id);
                 }
 
-                var response = await kind.RespondAsync(db, entity, ct);
+                var response = await kind.RespondAsync(db, caller, entity, ct);
                 change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.DeleteEvent, kind.Serialize(response), TimeOf(http));
                 var deleted = await db.ExecuteChangeAsync<int>(
                     statements.Delete, statements.Columns.KeyParameters(entity), change, claim: null, (StatusCodes.Status200OK, null), ct);

@@ -36,7 +36,7 @@ public static class DeviceEndpoints
         ApiJsonContext.Default.DeviceResponse,
         (request, device) => request.ApplyTo(device),
         (device, _) => DeviceResponse.From(device),
-        Children: null,
+        EmbeddedIds: null,
         (http, device, index) => ApiErrors.BadRequest(
             http, "location_not_found", $"No such location: '{device.LocationIds[index]}'.", $"locations[{index}]"));
 

@@ -13,10 +13,6 @@ public static class EventTypes
 
     public static readonly IReadOnlyList<string> Changes = ["create", "update", "delete"];
 
-    public const string DeviceCreate = "device.create";
-    public const string DeviceUpdate = "device.update";
-    public const string DeviceDelete = "device.delete";
-
     public static readonly IReadOnlyList<string> All = [.. Objects.SelectMany(o => Changes.Select(change => $"{o.Name}.{change}"))];
 
     /// <summary>The kinds of object events are about, by id prefix.</summary>

@@ -34,8 +34,7 @@ public static class LocationEndpoints
         ApiJsonContext.Default.LocationResponse,
         (request, location) => request.ApplyTo(location),
         LocationResponse.From,
-        async (db, location, ct) =>
-            [.. (await EmbeddedId.ByParentAsync(LocationStatements.DevicesAt(db, location.AccountId, location.LiveMode, [location.Id]), ct))[location.Id]],
+        LocationStatements.DevicesAt,
         (http, location, _) => ApiErrors.BadRequest(http, "customer_not_found", $"No such customer: '{location.CustomerId}'.", "customer_id"));
 
     public static Task<Results<Created<LocationResponse>, BadRequest<ApiError>>> Create(
@@ -59,7 +58,7 @@ public static class LocationEndpoints
         var location = await db.Locations
             .Where(l => l.Id == id && l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode)
             .SingleOrDefaultAsync(cancellationToken);
-        return location is null ? ApiErrors.NotFound(http, "location", id) : TypedResults.Ok(await Kind.RespondAsync(db, location, cancellationToken));
+        return location is null ? ApiErrors.NotFound(http, "location", id) : TypedResults.Ok(await Kind.RespondAsync(db, caller, location, cancellationToken));
     }
 
     public static async Task<Ok<ListResponse<LocationResponse>>> List(
@@ -77,8 +76,7 @@ public static class LocationEndpoints
         }
 
         var page = await locations.PageAsync(query, cancellationToken);
-        var devices = await EmbeddedId.ByParentAsync(
-            LocationStatements.DevicesAt(db, caller.AccountId, caller.LiveMode, [.. page.Items.Select(l => l.Id)]), cancellationToken);
+        var devices = await Kind.EmbeddedIdsAsync(db, caller, [.. page.Items.Select(l => l.Id)], cancellationToken);
         return TypedResults.Ok(page.ToListResponse("/locations", l => LocationResponse.From(l, [.. devices[l.Id]])));
     }
 

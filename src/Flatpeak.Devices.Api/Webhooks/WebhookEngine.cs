@@ -219,25 +219,14 @@ public sealed partial class WebhookEngine(
             var (code, error) = await SendAsync(attempt, stoppingToken);
             var succeeded = code is >= 200 and < 300;
             Attempts.Add(1, new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : code is null ? "error" : "rejected"));
-            var schedule = _options.Schedule;
-            DateTimeOffset? next = null;
-            var status = succeeded ? "succeeded" : "failed";
-            if (!succeeded && attempt.Attempts < schedule.Count)
-            {
-                status = "pending";
-                next = Later(attempt.Event.TimeCreated + schedule[attempt.Attempts]);
-            }
-
-            _outcomes.Writer.TryWrite(new WebhookDeliveryStatements.Outcome(attempt, status, code, error, next));
+            _outcomes.Writer.TryWrite(OutcomeOf(attempt, succeeded, code, error));
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
             // Not the receiver's doing, but an attempt all the same: recorded as failed, so that it is not made over and over.
             AttemptFailed(logger, e, attempt.Id);
             Attempts.Add(1, new KeyValuePair<string, object?>("outcome", "error"));
-            var schedule = _options.Schedule;
-            DateTimeOffset? next = attempt.Attempts < schedule.Count ? Later(attempt.Event.TimeCreated + schedule[attempt.Attempts]) : null;
-            _outcomes.Writer.TryWrite(new WebhookDeliveryStatements.Outcome(attempt, next is null ? "failed" : "pending", null, "Internal error while sending.", next));
+            _outcomes.Writer.TryWrite(OutcomeOf(attempt, succeeded: false, code: null, "Internal error while sending."));
         }
         finally
         {
@@ -246,6 +235,18 @@ public sealed partial class WebhookEngine(
             // A slot is free: claim the next due attempt now (this one stays leased until its outcome is written).
             wakeUp.Now();
         }
+    }
+
+    /// <summary>What an attempt leaves the delivery as: succeeded; or, failing, pending until the schedule's next attempt, or failed after its last.</summary>
+    private WebhookDeliveryStatements.Outcome OutcomeOf(ClaimedAttempt attempt, bool succeeded, int? code, string? error)
+    {
+        var schedule = _options.Schedule;
+        if (succeeded || attempt.Attempts >= schedule.Count)
+        {
+            return new(attempt, succeeded ? "succeeded" : "failed", code, error, Next: null);
+        }
+
+        return new(attempt, "pending", code, error, Later(attempt.Event.TimeCreated + schedule[attempt.Attempts]));
     }
 
     /// <summary>When an attempt due at <paramref name="due"/> is made: then, or now if that has passed.</summary>

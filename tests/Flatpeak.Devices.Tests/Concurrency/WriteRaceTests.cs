@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Devices;
 using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
@@ -27,7 +28,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
             Enumerable.Range(0, 8).Select(i => (Id: id, Request: i < 2
                 ? new HttpRequestMessage(HttpMethod.Delete, $"/devices/{id}")
                 : PatchDevice(id, $$"""{"model_name":"race-{{i}}"}"""))))
-            .Select(r => (r.Id, r.Request.Method, Send: (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(r.Request)))));
+            .Select(r => (r.Id, r.Request.Method, Send: Race.Send(() => client.SendAsync(r.Request)))));
 
         var events = await StoredEventsAsync();
         foreach (var id in devices)
@@ -37,17 +38,17 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
             Assert.Equal(1, mine.Count(a => a.Method == HttpMethod.Delete && a.Status == HttpStatusCode.NotFound));
             Assert.All(mine.Where(a => a.Method == HttpMethod.Patch), a => Assert.Contains(a.Status, new[] { HttpStatusCode.OK, HttpStatusCode.NotFound }));
             var ofDevice = events.Where(e => e.ObjectId == id).ToList();
-            Assert.Equal(1, ofDevice.Count(e => e.Type == EventTypes.DeviceDelete));
-            Assert.Equal(mine.Count(a => a.Method == HttpMethod.Patch && a.Status == HttpStatusCode.OK), ofDevice.Count(e => e.Type == EventTypes.DeviceUpdate));
+            Assert.Equal(1, ofDevice.Count(e => e.Type == DeviceEndpoints.Kind.DeleteEvent));
+            Assert.Equal(mine.Count(a => a.Method == HttpMethod.Patch && a.Status == HttpStatusCode.OK), ofDevice.Count(e => e.Type == DeviceEndpoints.Kind.UpdateEvent));
             // Patched, then deleted: the delete is the last event, and shows the device as the last patch left it.
-            Assert.Equal(EventTypes.DeviceDelete, ofDevice[^1].Type);
+            Assert.Equal(DeviceEndpoints.Kind.DeleteEvent, ofDevice[^1].Type);
             var beforeDelete = ofDevice[^2];
             Assert.Equal(
                 JsonDocument.Parse(beforeDelete.Data).RootElement.GetProperty("model_name").GetString(),
                 JsonDocument.Parse(ofDevice[^1].Data).RootElement.GetProperty("model_name").GetString());
         }
 
-        Assert.Equal(0, await CountAsync(db => db.Devices));
+        Assert.Equal(0, await CountMineAsync(db => db.Devices));
     }
 
     [Fact]
@@ -58,7 +59,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         var devices = await CreateDevicesAsync(client, location, 6);
 
         var answers = await Race.RunAsync(devices.SelectMany(id => Enumerable.Range(0, 12).Select(i =>
-            (id, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(PatchDevice(id, $$"""{"model_name":"value-{{i}}"}""")))))));
+            (id, HttpMethod.Patch, Race.Send(() => client.SendAsync(PatchDevice(id, $$"""{"model_name":"value-{{i}}"}""")))))));
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
         var events = await StoredEventsAsync();
@@ -66,7 +67,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         {
             using var get = await client.GetAsync($"/devices/{id}");
             var stored = await ReadJsonAsync(get);
-            var updates = events.Where(e => e.ObjectId == id && e.Type == EventTypes.DeviceUpdate).ToList();
+            var updates = events.Where(e => e.ObjectId == id && e.Type == DeviceEndpoints.Kind.UpdateEvent).ToList();
             // Every patch set a value the device did not have, so each changed it and wrote one event.
             Assert.Equal(12, updates.Count);
             Assert.True(JsonElement.DeepEquals(stored, JsonDocument.Parse(updates[^1].Data).RootElement));
@@ -91,7 +92,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
             """{"properties":{"pv_forecasts_enabled":true}}""", """{"properties":{"install_date":"2024-01-02T03:04:05Z"}}""",
         ];
 
-        var answers = await Race.RunAsync(patches.Select(p => (id, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(PatchDevice(id, p))))));
+        var answers = await Race.RunAsync(patches.Select(p => (id, HttpMethod.Patch, Race.Send(() => client.SendAsync(PatchDevice(id, p))))));
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
         using var get = await client.GetAsync($"/devices/{id}");
@@ -111,7 +112,7 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
         Assert.Equal("2024-01-02T03:04:05Z", properties.GetProperty("install_date").GetString());
 
         // The events are a chain: each adds exactly one field to the state before it, and each answer is one of them.
-        var updates = (await StoredEventsAsync()).Where(e => e.Type == EventTypes.DeviceUpdate).Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
+        var updates = (await StoredEventsAsync()).Where(e => e.Type == DeviceEndpoints.Kind.UpdateEvent).Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
         Assert.Equal(patches.Length, updates.Count);
         Assert.True(JsonElement.DeepEquals(stored, updates[^1]));
         for (var i = 0; i < updates.Count; i++)
@@ -202,7 +203,4 @@ public sealed class WriteRaceTests(ApiFixture api) : ApiTest(api)
 
         return ids;
     }
-
-    private Task<int> CountAsync<T>(Func<DevicesDbContext, IQueryable<T>> set)
-        where T : class => CountMineAsync(set);
 }
