@@ -29,9 +29,9 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
         }
 
         var answers = await Race.RunAsync(rounds.SelectMany(r =>
-            Enumerable.Range(0, 6).Select(_ => (r.Location, HttpMethod.Post, Send(() => PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(r.Location)))))
-                .Append((r.Location, HttpMethod.Delete, Send(() => client.DeleteAsync($"/locations/{r.Location}"))))
-                .Append((r.Location, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/devices/{r.MovedDevice}", $$"""{"locations":["{{elsewhere}}","{{r.Location}}"]}""")))))));
+            Enumerable.Range(0, 6).Select(_ => (r.Location, HttpMethod.Post, Race.Send(() => PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(r.Location)))))
+                .Append((r.Location, HttpMethod.Delete, Race.Send(() => client.DeleteAsync($"/locations/{r.Location}"))))
+                .Append((r.Location, HttpMethod.Patch, Race.Send(() => client.SendAsync(Patch($"/devices/{r.MovedDevice}", $$"""{"locations":["{{elsewhere}}","{{r.Location}}"]}""")))))));
 
         var events = await StoredEventsAsync();
         await using var scope = Api.Factory.Services.CreateAsyncScope();
@@ -96,10 +96,11 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
         }
 
         var answers = await Race.RunAsync(devices.SelectMany((id, i) =>
-            moves.Select(to => (id, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/devices/{id}", JsonSerializer.Serialize(new { locations = to }))))))
-                .Concat(i % 2 == 0 ? [(id, HttpMethod.Delete, Send(() => client.DeleteAsync($"/devices/{id}")))] : [])));
+            moves.Select(to => (id, HttpMethod.Patch, Race.Send(() => client.SendAsync(Patch($"/devices/{id}", JsonSerializer.Serialize(new { locations = to }))))))
+                .Concat(i % 2 == 0 ? [(id, HttpMethod.Delete, Race.Send(() => client.DeleteAsync($"/devices/{id}")))] : [])));
 
         Assert.All(answers, a => Assert.Contains(a.Status, new[] { HttpStatusCode.OK, HttpStatusCode.NotFound }));
+        Assert.All(answers.Where(a => a.Method == HttpMethod.Delete), a => Assert.Equal(HttpStatusCode.OK, a.Status));
         await AssertDeviceLocationsMatchDevicesAsync();
         var events = await StoredEventsAsync();
         foreach (var id in devices)
@@ -135,9 +136,9 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
         }
 
         var answers = await Race.RunAsync(rounds.SelectMany(r =>
-            Enumerable.Range(0, 6).Select(_ => (r.Customer, HttpMethod.Post, Send(() => PostJsonAsync(client, "/locations", $$"""{"customer_id":"{{r.Customer}}"}"""))))
-                .Append((r.Customer, HttpMethod.Delete, Send(() => client.DeleteAsync($"/customers/{r.Customer}"))))
-                .Append((r.Customer, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/locations/{r.Location}", $$"""{"customer_id":"{{r.Customer}}"}""")))))));
+            Enumerable.Range(0, 6).Select(_ => (r.Customer, HttpMethod.Post, Race.Send(() => PostJsonAsync(client, "/locations", $$"""{"customer_id":"{{r.Customer}}"}"""))))
+                .Append((r.Customer, HttpMethod.Delete, Race.Send(() => client.DeleteAsync($"/customers/{r.Customer}"))))
+                .Append((r.Customer, HttpMethod.Patch, Race.Send(() => client.SendAsync(Patch($"/locations/{r.Location}", $$"""{"customer_id":"{{r.Customer}}"}""")))))));
 
         var events = await StoredEventsAsync();
         await using var scope = Api.Factory.Services.CreateAsyncScope();
@@ -157,11 +158,13 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
             {
                 Assert.Empty(created);
                 Assert.False(patched);
+                Assert.DoesNotContain(customer, customers);
                 Assert.Single(events, e => e.ObjectId == customer && e.Type == "customer.delete");
             }
             else
             {
                 Assert.Equal(HttpStatusCode.Conflict, delete.Status);
+                Assert.Contains(customer, customers);
                 Assert.True(created.Count > 0 || patched, "a refused delete must have seen a location");
                 Assert.DoesNotContain(events, e => e.ObjectId == customer && e.Type == "customer.delete");
             }
@@ -171,6 +174,9 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
             Assert.Equal(created.Count, events.Count(e => e.Type == "location.create" && created.Contains(e.ObjectId)));
             Assert.Equal(patched ? 1 : 0, events.Count(e => e.ObjectId == patchedLocation && e.Type == "location.update"));
         }
+
+        Assert.Equal(answers.Count(a => a.Method == HttpMethod.Post && a.Status == HttpStatusCode.Created) + Rounds, events.Count(e => e.Type == "location.create"));
+        Assert.Equal(answers.Count(a => a.Method == HttpMethod.Delete && a.Status == HttpStatusCode.OK), events.Count(e => e.Type == "customer.delete"));
     }
 
     [Fact]
@@ -185,7 +191,7 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
         }
 
         var answers = await Race.RunAsync(ids.SelectMany(id => fields.Select(f =>
-            (id, HttpMethod.Patch, Send(() => client.SendAsync(Patch($"/locations/{id}", $$$"""{"postal_address":{"{{{f}}}":"{{{f}}}-value"}}""")))))));
+            (id, HttpMethod.Patch, Race.Send(() => client.SendAsync(Patch($"/locations/{id}", $$$"""{"postal_address":{"{{{f}}}":"{{{f}}}-value"}}""")))))));
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
         var events = await StoredEventsAsync();
@@ -203,6 +209,8 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
                 Enumerable.Range(1, fields.Length),
                 updates.Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("postal_address").EnumerateObject().Count(p => p.Value.ValueKind != JsonValueKind.Null) - 1));
             Assert.Equal(location.GetRawText(), JsonDocument.Parse(updates[^1].Data).RootElement.GetRawText());
+            // Every answer is one of those states.
+            Assert.All(answers.Where(a => a.Id == id), a => Assert.Contains(updates, e => JsonElement.DeepEquals(a.Body, JsonDocument.Parse(e.Data).RootElement)));
         }
     }
 
@@ -217,7 +225,7 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
         }
 
         var answers = await Race.RunAsync(ids.SelectMany(id => Enumerable.Range(0, 8).Select(i => (id, i < 2 ? HttpMethod.Delete : HttpMethod.Patch,
-            Send(() => i < 2 ? client.DeleteAsync($"/customers/{id}") : client.SendAsync(Patch($"/customers/{id}", $$"""{"reference_id":"race-{{i}}"}""")))))));
+            Race.Send(() => i < 2 ? client.DeleteAsync($"/customers/{id}") : client.SendAsync(Patch($"/customers/{id}", $$"""{"reference_id":"race-{{i}}"}""")))))));
 
         var events = await StoredEventsAsync();
         foreach (var id in ids)
@@ -239,6 +247,4 @@ public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(code.EndsWith("_in_use", StringComparison.Ordinal) ? HttpStatusCode.Conflict : HttpStatusCode.BadRequest, answer.Status);
         Assert.Equal(code, answer.Body.GetProperty("code").GetString());
     }
-
-    private static Func<Task<HttpResponseMessage>> Send(Func<Task<HttpResponseMessage>> send) => send;
 }

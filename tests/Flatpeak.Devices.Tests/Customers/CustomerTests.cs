@@ -87,7 +87,7 @@ public sealed class CustomerTests(ApiFixture api) : ApiTest(api)
         using var bad = await client.GetAsync("/customers?starting_after=loc_000000000000000000000000");
         await AssertErrorAsync(bad, HttpStatusCode.BadRequest, "api.customer_list", "starting_after_invalid", "starting_after");
         using var unknown = await client.GetAsync("/customers?customer_id=x");
-        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        await AssertErrorAsync(unknown, HttpStatusCode.BadRequest, "api.customer_list", "parameter_unknown", "customer_id");
     }
 
     [Fact]
@@ -120,9 +120,9 @@ public sealed class CustomerTests(ApiFixture api) : ApiTest(api)
         var (_, client) = await SignInAsync();
         var id = await CreateCustomerAsync(client, """{"reference_id":"CUS-1"}""");
 
-        var set = await PatchOkAsync(client, id, """{"reference_id":"CUS-2"}""");
-        await PatchOkAsync(client, id, """{"reference_id":"CUS-2"}""");
-        var cleared = await PatchOkAsync(client, id, """{"reference_id":null}""");
+        var set = await PatchOkAsync(client, $"/customers/{id}", """{"reference_id":"CUS-2"}""");
+        await PatchOkAsync(client, $"/customers/{id}", """{"reference_id":"CUS-2"}""");
+        var cleared = await PatchOkAsync(client, $"/customers/{id}", """{"reference_id":null}""");
         using var bad = await client.SendAsync(Patch($"/customers/{id}", """{"reference_id":""}"""));
         await AssertErrorAsync(bad, HttpStatusCode.BadRequest, "api.customer_update", "reference_id_invalid", "reference_id");
 
@@ -181,10 +181,4 @@ public sealed class CustomerTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(locations, all);
     }
 
-    private static async Task<JsonElement> PatchOkAsync(HttpClient client, string id, string patch)
-    {
-        using var response = await client.SendAsync(Patch($"/customers/{id}", patch));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await ReadJsonAsync(response);
-    }
 }

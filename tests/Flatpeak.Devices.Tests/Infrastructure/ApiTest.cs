@@ -115,6 +115,14 @@ public abstract class ApiTest(ApiFixture api)
     protected static HttpRequestMessage Patch(string path, string json) =>
         new(HttpMethod.Patch, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
 
+    /// <summary>A PATCH of <paramref name="path"/> that must answer 200; its body.</summary>
+    protected static async Task<JsonElement> PatchOkAsync(HttpClient client, string path, string json)
+    {
+        using var response = await client.SendAsync(Patch(path, json));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await ReadJsonAsync(response);
+    }
+
     protected static async Task<JsonElement> CreateDeviceAsync(HttpClient client, string body)
     {
         using var response = await PostJsonAsync(client, "/devices", body);

@@ -32,8 +32,8 @@ public sealed class LocationChangeTests(ApiFixture api) : ApiTest(api)
         var address = (await ReadJsonAsync(original)).GetProperty("postal_address");
         Assert.Equal(before, address.GetProperty(field).GetString());
 
-        var set = await PatchOkAsync(client, id, $$$"""{"postal_address":{"{{{field}}}":"{{{value}}}"}}""");
-        var cleared = await PatchOkAsync(client, id, $$$"""{"postal_address":{"{{{field}}}":null}}""");
+        var set = await PatchOkAsync(client, $"/locations/{id}", $$$"""{"postal_address":{"{{{field}}}":"{{{value}}}"}}""");
+        var cleared = await PatchOkAsync(client, $"/locations/{id}", $$$"""{"postal_address":{"{{{field}}}":null}}""");
 
         foreach (var (body, expected) in new[] { (set, value), (cleared, null) })
         {
@@ -54,19 +54,19 @@ public sealed class LocationChangeTests(ApiFixture api) : ApiTest(api)
         var customer = await CreateCustomerAsync(client);
         var id = await CreateLocationAsync(client, $$"""{"postal_address":{{FullAddress}}}""");
 
-        var set = await PatchOkAsync(client, id, $$"""{"reference_id":"HOME-2","customer_id":"{{customer}}"}""");
+        var set = await PatchOkAsync(client, $"/locations/{id}", $$"""{"reference_id":"HOME-2","customer_id":"{{customer}}"}""");
         Assert.Equal("HOME-2", set.GetProperty("reference_id").GetString());
         Assert.Equal(customer, set.GetProperty("customer_id").GetString());
         Assert.Equal("London", set.GetProperty("postal_address").GetProperty("city").GetString());
 
-        var cleared = await PatchOkAsync(client, id, """{"reference_id":null,"customer_id":null,"postal_address":null}""");
+        var cleared = await PatchOkAsync(client, $"/locations/{id}", """{"reference_id":null,"customer_id":null,"postal_address":null}""");
         Assert.Equal(JsonValueKind.Null, cleared.GetProperty("reference_id").ValueKind);
         Assert.Equal(JsonValueKind.Null, cleared.GetProperty("customer_id").ValueKind);
         Assert.Equal(JsonValueKind.Null, cleared.GetProperty("postal_address").ValueKind);
 
         // Clearing every address field one by one also leaves no address.
-        await PatchOkAsync(client, id, """{"postal_address":{"city":"Leeds"}}""");
-        var emptied = await PatchOkAsync(client, id, """{"postal_address":{"city":null}}""");
+        await PatchOkAsync(client, $"/locations/{id}", """{"postal_address":{"city":"Leeds"}}""");
+        var emptied = await PatchOkAsync(client, $"/locations/{id}", """{"postal_address":{"city":null}}""");
         Assert.Equal(JsonValueKind.Null, emptied.GetProperty("postal_address").ValueKind);
     }
 
@@ -76,9 +76,9 @@ public sealed class LocationChangeTests(ApiFixture api) : ApiTest(api)
         var (_, client) = await SignInAsync();
         var id = await CreateLocationAsync(client, """{"reference_id":"HOME-1"}""");
 
-        var patched = await PatchOkAsync(client, id, """{"postal_address":{"city":"Leeds"}}""");
-        await PatchOkAsync(client, id, """{"postal_address":{"city":"Leeds"},"reference_id":"HOME-1"}""");
-        await PatchOkAsync(client, id, "{}");
+        var patched = await PatchOkAsync(client, $"/locations/{id}", """{"postal_address":{"city":"Leeds"}}""");
+        await PatchOkAsync(client, $"/locations/{id}", """{"postal_address":{"city":"Leeds"},"reference_id":"HOME-1"}""");
+        await PatchOkAsync(client, $"/locations/{id}", "{}");
         using var deleted = await client.DeleteAsync($"/locations/{id}");
         Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
 
@@ -232,10 +232,4 @@ public sealed class LocationChangeTests(ApiFixture api) : ApiTest(api)
         Assert.Equal(devices, all);
     }
 
-    private static async Task<JsonElement> PatchOkAsync(HttpClient client, string id, string patch)
-    {
-        using var response = await client.SendAsync(Patch($"/locations/{id}", patch));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await ReadJsonAsync(response);
-    }
 }

@@ -14,7 +14,11 @@ public sealed class Receiver : IAsyncDisposable
 
     private Receiver(WebApplication app) => _app = app;
 
-    public sealed record Received(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body, DateTimeOffset At);
+    public sealed record Received(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body, DateTimeOffset At)
+    {
+        /// <summary>The id of the object the delivered event is about.</summary>
+        public string ObjectId => System.Text.Json.JsonDocument.Parse(Body).RootElement.GetProperty("data").GetProperty("id").GetString()!;
+    }
 
     public ConcurrentQueue<Received> Requests { get; } = new();
 

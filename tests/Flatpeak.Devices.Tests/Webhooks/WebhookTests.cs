@@ -62,9 +62,9 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         string[] patches = ["""{"url":"https://example.com/new"}""", """{"description":"Ops"}""", """{"status":"disabled"}""", """{"enabled_events":["*"]}"""];
 
         var answers = await Race.RunAsync(
-            patches.Select(p => (patched, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(Patch($"/webhooks/{patched}", p)))))
-                .Concat(patches.Select(p => (deleted, HttpMethod.Patch, (Func<Task<HttpResponseMessage>>)(() => client.SendAsync(Patch($"/webhooks/{deleted}", p))))))
-                .Concat(Enumerable.Range(0, 2).Select(_ => (deleted, HttpMethod.Delete, (Func<Task<HttpResponseMessage>>)(() => client.DeleteAsync($"/webhooks/{deleted}"))))));
+            patches.Select(p => (patched, HttpMethod.Patch, Race.Send(() => client.SendAsync(Patch($"/webhooks/{patched}", p)))))
+                .Concat(patches.Select(p => (deleted, HttpMethod.Patch, Race.Send(() => client.SendAsync(Patch($"/webhooks/{deleted}", p))))))
+                .Concat(Enumerable.Range(0, 2).Select(_ => (deleted, HttpMethod.Delete, Race.Send(() => client.DeleteAsync($"/webhooks/{deleted}"))))));
 
         Assert.All(answers.Where(a => a.Id == patched), a => Assert.Equal(HttpStatusCode.OK, a.Status));
         using var stored = await client.GetAsync($"/webhooks/{patched}");
@@ -93,19 +93,27 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
 
         var location = await CreateLocationAsync(client);
         var unheard = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString()!;
+        var unheardAt = (await StoredEventsAsync()).Single(e => e.ObjectId == unheard).TransactionId;
+        // Ten dispatch rounds (the tests poll every 0.1 s) with no endpoint: the position stands still, short of that event.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.True((await PositionAsync()).TransactionId < unheardAt, "the feed of an account without endpoints was read");
+
         var second = await CreateWebhookAsync(client, receiver.Url("/second"), ["device.create"]);
         var heard = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString()!;
 
         await Wait.UntilAsync(() => receiver.To("/second").Any(), Deadline, "the second endpoint's delivery");
-        var events = await StoredEventsAsync();
-        await using var scope = Api.Factory.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<Flatpeak.Devices.Api.Data.DevicesDbContext>();
-        var position = await Mine(db.Set<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition>()).SingleAsync();
-        // The position stood still while there was no endpoint, and the second one moved it past everything settled then.
-        Assert.True(position.TransactionId > events.Single(e => e.ObjectId == unheard).TransactionId);
-        Assert.Equal([heard], receiver.To("/second").Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").GetProperty("id").GetString()));
+        // The second endpoint moved it past everything settled when it was created.
+        Assert.True((await PositionAsync()).TransactionId > unheardAt);
+        Assert.Equal([heard], receiver.To("/second").Select(r => r.ObjectId));
         Assert.Empty(receiver.To("/first"));
         Assert.Equal(second, (await ListIdsAsync(client, "/webhooks")).Single());
+
+        async Task<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition> PositionAsync()
+        {
+            await using var scope = Api.Factory.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<Flatpeak.Devices.Api.Data.DevicesDbContext>();
+            return await Mine(db.Set<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition>()).SingleAsync();
+        }
     }
 
     [Fact]
@@ -131,7 +139,7 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         // The account's first two endpoints at once: both start reading the feed from one position.
         string[] paths = ["a", "b"];
         var answers = await Race.RunAsync(paths.Select(path => (path, HttpMethod.Post,
-            (Func<Task<HttpResponseMessage>>)(() => PostJsonAsync(client, "/webhooks", $$"""{"url":"{{receiver.Url("/" + path)}}","enabled_events":["device.create"]}""")))));
+            Race.Send(() => PostJsonAsync(client, "/webhooks", $$"""{"url":"{{receiver.Url("/" + path)}}","enabled_events":["device.create"]}""")))));
         Volatile.Write(ref endpointsAnswered, 1);
         await Wait.UntilAsync(() => created.Count(c => c.StartedAfter) >= 32, Deadline, "devices after the endpoints");
         await stop.CancelAsync();
@@ -144,15 +152,13 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         {
             var path = "/" + answer.Id;
             var since = answer.Body.GetProperty("time_created").GetString()!;
-            await Wait.UntilAsync(() => later.IsSubsetOf(receiver.To(path).Select(ObjectOf)), Deadline, $"every later event at {path}");
+            await Wait.UntilAsync(() => later.IsSubsetOf(receiver.To(path).Select(r => r.ObjectId)), Deadline, $"every later event at {path}");
             var received = receiver.To(path).Select(r => JsonDocument.Parse(r.Body).RootElement).ToList();
             // Once each, and none from before the endpoint was created (times are whole seconds, as on the wire).
             Assert.Equal(received.Count, received.Select(e => e.GetProperty("id").GetString()).Distinct().Count());
             Assert.All(received, e => Assert.True(
                 string.CompareOrdinal(e.GetProperty("time_created").GetString(), since) >= 0, $"{e.GetProperty("id")} is older than the endpoint"));
         }
-
-        static string ObjectOf(Receiver.Received r) => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").GetProperty("id").GetString()!;
     }
 
     [Theory]
@@ -182,13 +188,18 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         using var http = await PostJsonAsync(live, "/webhooks", """{"url":"http://example.com/hook","enabled_events":["*"]}""");
         await AssertErrorAsync(http, HttpStatusCode.BadRequest, "api.webhook_create", "url_invalid", "url", liveMode: true);
 
-        var (_, client) = await SignInAsync();
+        var (account, client) = await SignInAsync();
         var answers = await Race.RunAsync(Enumerable.Range(0, 24).Select(i => ($"{i}", HttpMethod.Post,
-            (Func<Task<HttpResponseMessage>>)(() => PostJsonAsync(client, "/webhooks", $$"""{"url":"https://example.com/{{i}}","enabled_events":["*"]}""")))));
+            Race.Send(() => PostJsonAsync(client, "/webhooks", $$"""{"url":"https://example.com/{{i}}","enabled_events":["*"]}""")))));
 
         Assert.Equal(16, answers.Count(a => a.Status == HttpStatusCode.Created));
         Assert.All(answers.Where(a => a.Status != HttpStatusCode.Created), a => Assert.Equal("webhook_limit_reached", a.Body.GetProperty("code").GetString()));
         Assert.Equal(16, await CountMineAsync(db => db.Webhooks));
+        // The limit is per mode: the same account's live mode still has room.
+        using var sameAccountLive = ApiFixture.Client(Api.Factory, await Api.LoginAsync(account.AccountId, account.LiveKey));
+        using var inLive = await PostJsonAsync(sameAccountLive, "/webhooks", """{"url":"https://example.com/live","enabled_events":["*"]}""");
+        Assert.Equal(HttpStatusCode.Created, inLive.StatusCode);
+        Assert.Equal(17, await CountMineAsync(db => db.Webhooks));
     }
 
     [Fact]
@@ -305,6 +316,7 @@ public sealed class WebhookTests(ApiFixture api) : ApiTest(api)
         var succeeded = await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "succeeded");
         Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, succeeded.GetProperty("attempts").GetInt32());
         Assert.Equal(204, succeeded.GetProperty("last_status_code").GetInt32());
+        Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, receiver.To("/down").Count());
         using var unknown = await client.PostAsync($"/webhooks/{webhook}/deliveries/whd_000000000000000000000000/retry", null);
         await AssertErrorAsync(unknown, HttpStatusCode.NotFound, "api.webhook_delivery_retry", "webhook_delivery_not_found", "id");
     }
