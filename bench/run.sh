@@ -3,7 +3,8 @@
 #   DURATION=20 WARMUP=30 CONNECTIONS="8 32 64" WEBHOOK_CONNECTIONS="8 32" PGBENCH_CLIENTS="8 16 32" SEED_DEVICES=1000000 bench/run.sh
 # Builds the service in Release, starts a throwaway PostgreSQL (durable commits: synchronous_commit on) and the
 # service against it, makes an account, a location and a token, warms up (tiered JIT), loads POST /devices with wrk
-# at each connection count, measures the pgbench ceiling of the same database work, then seeds SEED_DEVICES devices
+# at each connection count, measures the floor of the stack (bench/floor: the same statement behind nothing but the same
+# framework pieces) at 32 connections, measures the pgbench ceiling of the same database work, then seeds SEED_DEVICES devices
 # (each with its event) and measures POST /devices and GET /devices?limit=100 again. For every run it prints
 # requests/s, latency, errors, and the CPU time per request of the service process and of PostgreSQL (all its
 # processes), read from /proc.
@@ -28,9 +29,10 @@ pg_bin=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sor
 
 work=$(mktemp -d /tmp/flatpeak-bench.XXXXXX)
 chmod 755 "$work"
-service_pid="" receiver_pid=""
+service_pid="" receiver_pid="" floor_pid=""
 cleanup() {
   [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null
+  [ -n "$floor_pid" ] && kill "$floor_pid" 2>/dev/null
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
   # The service log of the last run, for a look after the fact.
   [ -f "$work/service.log" ] && cp "$work/service.log" /tmp/bench-service.log
@@ -46,6 +48,7 @@ connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchrono
 psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1)
 echo "== building (Release)" >&2
 dotnet publish src/Flatpeak.Devices.Api -c Release -o "$work/app" --nologo -v quiet >&2
+dotnet publish bench/floor -c Release -o "$work/floor" --nologo -v quiet >&2
 
 export ConnectionStrings__Postgres="$connection"
 export Auth__SigningKey=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
@@ -71,7 +74,8 @@ export BENCH_LOCATION=$(curl -fs -X POST "$url/locations" -H "Authorization: Bea
 
 # CPU time in clock ticks: the service process; PostgreSQL = the postmaster with its ended children, plus every live one.
 clk_tck=$(getconf CLK_TCK)
-service_ticks() { awk '{print $14 + $15}' "/proc/$service_pid/stat"; }
+# measured_pid and measured_url name another process under test (the floor); the service otherwise.
+service_ticks() { awk '{print $14 + $15}' "/proc/${measured_pid:-$service_pid}/stat"; }
 postgres_ticks() {
   local master total child
   master=$(head -n 1 "$work/pg/data/postmaster.pid")
@@ -86,7 +90,7 @@ postgres_ticks() {
 measure() {
   local connections=$1 script=$2 path=$3 s0 p0 line requests s1 p1
   s0=$(service_ticks); p0=$(postgres_ticks)
-  line=$(wrk -t2 -c"$connections" -d"${DURATION}s" --latency -s "$script" "$url$path" | grep '^RESULT')
+  line=$(wrk -t2 -c"$connections" -d"${DURATION}s" --latency -s "$script" "${measured_url:-$url}$path" | grep '^RESULT')
   s1=$(service_ticks); p1=$(postgres_ticks)
   requests=$(echo "$line" | sed -E 's/.* requests=([0-9]+).*/\1/')
   echo "$line service_cpu_us=$(awk -v d=$((s1 - s0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')" \
@@ -103,6 +107,19 @@ for c in $CONNECTIONS; do
   results[$c]=$(measure "$c" bench/post-device.lua /devices)
   echo "${results[$c]}" >&2
 done
+
+# The floor: bench/floor serves POST /devices with the same framework pieces and the same statement
+# (design-ceiling.sql) and nothing else; it checks the same token. The service stays up, idle.
+floor_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+statement="$PWD/bench/design-ceiling.sql"
+(cd "$work/floor" && Floor__Statement="$statement" exec dotnet Floor.dll --urls "http://127.0.0.1:$floor_port") >"$work/floor.log" 2>&1 &
+floor_pid=$!
+for _ in $(seq 1 120); do curl -s -o /dev/null "http://127.0.0.1:$floor_port/devices" && break; sleep 0.5; done
+echo "== the floor (bench/floor): warm-up ${WARMUP}s, then POST /devices, wrk 32 connections, ${DURATION}s" >&2
+wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "http://127.0.0.1:$floor_port/devices" >/dev/null
+floor=$(measured_pid=$floor_pid measured_url="http://127.0.0.1:$floor_port" measure 32 bench/post-device.lua /devices)
+echo "$floor" >&2
+kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true; floor_pid=""
 
 # The same load with one endpoint subscribed to device.create (bench/receiver.js answering 200), right after the
 # same load without it, and the delivery lag: from each event's commit to the first attempt of its delivery.
@@ -210,6 +227,7 @@ echo "$(nproc) cores, wrk + service + PostgreSQL on one machine; service peak RS
 for c in $CONNECTIONS; do
   row "POST /devices c=$c" "${results[$c]}"
 done
+row "floor (bench/floor) c=32" "$floor"
 for c in $WEBHOOK_CONNECTIONS; do
   row "POST /devices c=$c, no webhook" "${unhooked[$c]}"
   row "POST /devices c=$c, 1 webhook" "${hooked[$c]}"
