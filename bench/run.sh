@@ -62,8 +62,8 @@ account=$(cd "$work/app" && dotnet Flatpeak.Devices.Api.dll accounts create --na
 account_id=$(echo "$account" | sed -E 's/.*"account_id":"([^"]+)".*/\1/')
 test_key=$(echo "$account" | sed -E 's/.*"test_key":"([^"]+)".*/\1/')
 
-# From its own folder, so that its appsettings.json (log levels among them) applies.
-(cd "$work/app" && exec dotnet Flatpeak.Devices.Api.dll --urls "http://127.0.0.1:$api_port") >"$work/service.log" 2>&1 &
+# From its own folder, so that its appsettings.json (log levels among them) applies, with its runtime environment.
+(cd "$work/app" && set -a && . ./service.env && set +a && exec dotnet Flatpeak.Devices.Api.dll --urls "http://127.0.0.1:$api_port") >"$work/service.log" 2>&1 &
 service_pid=$!
 url="http://127.0.0.1:$api_port"
 for _ in $(seq 1 120); do curl -fs "$url/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
@@ -109,10 +109,11 @@ for c in $CONNECTIONS; do
 done
 
 # The floor: bench/floor serves POST /devices with the same framework pieces and the same statement
-# (design-ceiling.sql) and nothing else; it checks the same token. The service stays up, idle.
+# (design-ceiling.sql) and nothing else; it checks the same token and runs with the service's runtime environment
+# (service.env) and GC. The service stays up, idle.
 floor_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 statement="$PWD/bench/design-ceiling.sql"
-(cd "$work/floor" && Floor__Statement="$statement" exec dotnet Floor.dll --urls "http://127.0.0.1:$floor_port") >"$work/floor.log" 2>&1 &
+(cd "$work/floor" && set -a && . "$work/app/service.env" && set +a && Floor__Statement="$statement" exec dotnet Floor.dll --urls "http://127.0.0.1:$floor_port") >"$work/floor.log" 2>&1 &
 floor_pid=$!
 for _ in $(seq 1 120); do curl -s -o /dev/null "http://127.0.0.1:$floor_port/devices" && break; sleep 0.5; done
 echo "== the floor (bench/floor): warm-up ${WARMUP}s, then POST /devices, wrk 32 connections, ${DURATION}s" >&2

@@ -47,8 +47,8 @@ account=$(cd "$(dirname "$api")" && dotnet "$api" accounts create --name Demo)
 account_id=$(echo "$account" | sed -E 's/.*"account_id":"([^"]+)".*/\1/')
 test_key=$(echo "$account" | sed -E 's/.*"test_key":"([^"]+)".*/\1/')
 
-# From its own folder: that is where appsettings.json is (the content root).
-(cd "$(dirname "$api")" && exec dotnet "$api" --urls "$URL") &
+# From its own folder: that is where appsettings.json is (the content root), and service.env, its runtime environment.
+(cd "$(dirname "$api")" && set -a && . ./service.env && set +a && exec dotnet "$api" --urls "$URL") &
 service_pid=$!
 for _ in $(seq 1 120); do
   curl -fs "$URL/healthz" >/dev/null 2>&1 && break
