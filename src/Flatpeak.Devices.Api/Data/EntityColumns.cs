@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
 namespace Flatpeak.Devices.Api.Data;
@@ -14,18 +15,30 @@ public sealed partial class EntityColumns<TEntity>
     where TEntity : class
 {
     private static readonly NpgsqlCommand ParameterFactory = new();
-    private readonly IProperty[] _properties;
-    private readonly IReadOnlyList<IProperty> _key;
+
+    // What a parameter needs from the model, looked up once rather than per write.
+    private readonly Column[] _columns;
+    private readonly Column[] _keyColumns;
+
+    private sealed record Column(string ParameterName, RelationalTypeMapping Mapping, IClrPropertyGetter Getter, bool Nullable)
+    {
+        public Column(IProperty property)
+            : this(ParameterNameOf(property), property.GetRelationalTypeMapping(), property.GetGetter(), property.IsNullable)
+        {
+        }
+    }
 
     public EntityColumns(IModel model)
     {
         var entityType = model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in the model.");
         Table = entityType.GetTableName()!;
-        _properties = [.. entityType.GetProperties()];
-        var key = _key = entityType.FindPrimaryKey()!.Properties;
-        Names = string.Join(", ", _properties.Select(p => p.GetColumnName()));
-        Values = string.Join(", ", _properties.Select(Placeholder));
-        Assignments = string.Join(", ", _properties.Where(p => !key.Contains(p)).Select(p => $"{p.GetColumnName()} = {Placeholder(p)}"));
+        IProperty[] properties = [.. entityType.GetProperties()];
+        var key = entityType.FindPrimaryKey()!.Properties;
+        _columns = [.. properties.Select(p => new Column(p))];
+        _keyColumns = [.. key.Select(p => new Column(p))];
+        Names = string.Join(", ", properties.Select(p => p.GetColumnName()));
+        Values = string.Join(", ", properties.Select(Placeholder));
+        Assignments = string.Join(", ", properties.Where(p => !key.Contains(p)).Select(p => $"{p.GetColumnName()} = {Placeholder(p)}"));
         KeyMatches = string.Join(" AND ", key.Select(p => $"{Table}.{p.GetColumnName()} = {Placeholder(p)}"));
         // The advisory lock comes first, and assigns no transaction id: so the writers of one object get their
         // transaction ids (taken by the row lock) in the order they take turns, which is the event feed's order.
@@ -64,21 +77,22 @@ public sealed partial class EntityColumns<TEntity>
     /// <summary>As <see cref="Lock"/>, with the row lock <c>FOR UPDATE</c>: it waits for every write that references the object.</summary>
     public string LockToDelete { get; }
 
-    public IEnumerable<DbParameter> Parameters(TEntity entity) => Parameters(_properties, entity);
+    public IEnumerable<DbParameter> Parameters(TEntity entity) => Parameters(_columns, entity);
 
-    public IEnumerable<DbParameter> KeyParameters(TEntity entity) => Parameters(_key, entity);
+    public IEnumerable<DbParameter> KeyParameters(TEntity entity) => Parameters(_keyColumns, entity);
 
     /// <summary>The key's parameters from its values, in the key's order (for a tenant table: account id, live mode, id).</summary>
     public IEnumerable<DbParameter> KeyParameters(params object[] values) =>
-        _key.Select((p, i) => p.GetRelationalTypeMapping().CreateParameter(ParameterFactory, "c_" + p.GetColumnName(), values[i], nullable: false));
+        _keyColumns.Select((c, i) => c.Mapping.CreateParameter(ParameterFactory, c.ParameterName, values[i], nullable: false));
 
-    private static IEnumerable<DbParameter> Parameters(IEnumerable<IProperty> properties, TEntity entity) =>
-        properties.Select(p => p.GetRelationalTypeMapping().CreateParameter(
-            ParameterFactory, "c_" + p.GetColumnName(), p.GetGetter().GetClrValueUsingContainingEntity(entity), p.IsNullable));
+    private static IEnumerable<DbParameter> Parameters(Column[] columns, TEntity entity) =>
+        columns.Select(c => c.Mapping.CreateParameter(ParameterFactory, c.ParameterName, c.Getter.GetClrValueUsingContainingEntity(entity), c.Nullable));
+
+    private static string ParameterNameOf(IProperty property) => "c_" + property.GetColumnName();
 
     /// <summary>Cast to the column's base type: an explicit cast to <c>varchar(n)</c> would cut a longer value instead of refusing it.</summary>
     private static string Placeholder(IProperty property) =>
-        $"@c_{property.GetColumnName()}::{LengthSuffix().Replace(property.GetColumnType(), string.Empty)}";
+        $"@{ParameterNameOf(property)}::{LengthSuffix().Replace(property.GetColumnType(), string.Empty)}";
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\(\d+\)")]
     private static partial System.Text.RegularExpressions.Regex LengthSuffix();

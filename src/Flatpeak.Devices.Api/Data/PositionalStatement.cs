@@ -12,6 +12,7 @@ namespace Flatpeak.Devices.Api.Data;
 public sealed partial class PositionalStatement
 {
     private readonly string[] _names;
+    private readonly Dictionary<string, int> _positions;
 
     public PositionalStatement(string namedSql)
     {
@@ -28,23 +29,33 @@ public sealed partial class PositionalStatement
             return "$" + (index + 1);
         });
         _names = [.. names];
+        _positions = names.Select((name, index) => (name, index)).ToDictionary(p => p.name, p => p.index, StringComparer.Ordinal);
     }
 
     /// <summary>The text sent, with positional parameters.</summary>
     public string Sql { get; }
 
     /// <summary>A command with <paramref name="parameters"/> (named as in the written statement) put in position.</summary>
+    /// <remarks>Parameters the statement does not name are left out; a name given twice is an error.</remarks>
     public NpgsqlCommand CreateCommand(NpgsqlConnection connection, IEnumerable<DbParameter> parameters)
     {
-        var byName = parameters.ToDictionary(p => p.ParameterName, StringComparer.Ordinal);
-        var command = new NpgsqlCommand(Sql, connection);
-        foreach (var name in _names)
+        var placed = new NpgsqlParameter?[_names.Length];
+        foreach (var parameter in parameters)
         {
-            var parameter = byName.TryGetValue(name, out var found)
-                ? found
-                : throw new InvalidOperationException($"The statement needs a parameter @{name}.");
+            if (_positions.TryGetValue(parameter.ParameterName, out var position))
+            {
+                placed[position] = placed[position] is null
+                    ? (NpgsqlParameter)parameter
+                    : throw new InvalidOperationException($"The parameter @{parameter.ParameterName} is given twice.");
+            }
+        }
+
+        var command = new NpgsqlCommand(Sql, connection);
+        for (var position = 0; position < placed.Length; position++)
+        {
+            var parameter = placed[position] ?? throw new InvalidOperationException($"The statement needs a parameter @{_names[position]}.");
             parameter.ParameterName = string.Empty;
-            command.Parameters.Add((NpgsqlParameter)parameter);
+            command.Parameters.Add(parameter);
         }
 
         return command;

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
 
@@ -181,6 +184,38 @@ public sealed class HostileBodyTests(ApiFixture api) : ApiTest(api)
         using var response = await client.SendAsync(request);
 
         await AssertErrorAsync(response, HttpStatusCode.RequestEntityTooLarge, Context, "body_too_large");
+    }
+
+    [Theory]
+    [InlineData(0, HttpStatusCode.Created)]
+    [InlineData(1, HttpStatusCode.RequestEntityTooLarge)]
+    public async Task A_chunked_body_is_read_whole_up_to_the_size_limit(int pastLimit, HttpStatusCode expected)
+    {
+        // Streamed in small chunks, so that the buffer the body is read into grows several times before the limit.
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+        var seed = CreateDeviceTests.SeedBody(location);
+        var body = Encoding.UTF8.GetBytes(seed.TrimEnd('}') + new string(' ', HttpLimits.MaxBytes + pastLimit - Encoding.UTF8.GetByteCount(seed)) + "}");
+        Assert.Equal(HttpLimits.MaxBytes + pastLimit, body.Length);
+        using var content = new StreamContent(new MemoryStream(body), bufferSize: 1000);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await client.SendAsync(request);
+
+        if (expected == HttpStatusCode.Created)
+        {
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var device = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("DEV1234567890", device.GetProperty("reference_id").GetString());
+            Assert.Equal(location, device.GetProperty("locations")[0].GetString());
+        }
+        else
+        {
+            await AssertErrorAsync(response, expected, Context, "body_too_large");
+            await AssertNoDevicesAsync();
+        }
     }
 
     [Theory]

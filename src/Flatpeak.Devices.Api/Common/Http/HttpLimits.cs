@@ -1,3 +1,4 @@
+using System.Buffers;
 using Flatpeak.Devices.Api.Common.Json;
 
 namespace Flatpeak.Devices.Api.Common;
@@ -60,29 +61,47 @@ public static class HttpLimits
 
             if (request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0))
             {
-                // Read the body here, up to one byte past the limit: the endpoint sees a bounded body.
-                var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 1024);
-                var chunk = new byte[8192];
-                int read;
-                while ((read = await request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+                // Read the body here, up to one byte past the limit, into a pooled buffer that goes back when the request
+                // is done: the endpoint sees a bounded body, and a request allocates no buffer of its own.
+                var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is { } length ? (int)length + 1 : 4096);
+                try
                 {
-                    buffer.Write(chunk, 0, read);
-                    if (buffer.Length > MaxBytes)
+                    var filled = 0;
+                    int read;
+                    while ((read = await request.Body.ReadAsync(buffer.AsMemory(filled), http.RequestAborted)) > 0)
                     {
-                        await TooLargeAsync(http);
+                        filled += read;
+                        if (filled > MaxBytes)
+                        {
+                            await TooLargeAsync(http);
+                            return;
+                        }
+
+                        if (filled == buffer.Length)
+                        {
+                            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(2 * buffer.Length, MaxBytes + 1));
+                            buffer.AsSpan(0, filled).CopyTo(larger);
+                            ArrayPool<byte>.Shared.Return(buffer);
+                            buffer = larger;
+                        }
+                    }
+
+                    if (media is { IsJson: true } && JsonBodyCheck.Fault(buffer.AsSpan(0, filled)) is { } fault)
+                    {
+                        await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, fault.Code, fault.Message, fault.Param);
                         return;
                     }
-                }
 
-                if (media is { IsJson: true } && JsonBodyCheck.Fault(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } fault)
+                    request.Body = new MemoryStream(buffer, 0, filled, writable: false);
+                    request.ContentLength = filled;
+                    await next(http);
+                }
+                finally
                 {
-                    await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, fault.Code, fault.Message, fault.Param);
-                    return;
+                    ArrayPool<byte>.Shared.Return(buffer);
                 }
 
-                buffer.Position = 0;
-                request.Body = buffer;
-                request.ContentLength = buffer.Length;
+                return;
             }
 
             await next(http);
