@@ -71,27 +71,31 @@ public static class ApiDocumentation
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+    /// <summary>The document and Swagger UI under <c>/swagger</c>; other requests do not pass through their middleware.</summary>
     public static IApplicationBuilder UseApiDocumentation(this IApplicationBuilder app)
     {
-        app.UseWhen(http => http.Request.Path.StartsWithSegments("/swagger"), swagger => swagger.Use((http, next) =>
-        {
-            http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
-            return next(http);
-        }));
-        app.UseSwagger();
         // Credentials kept in the browser's storage are a convenience for a developer, not for a shared machine.
         var development = app.ApplicationServices.GetRequiredService<IHostEnvironment>().IsDevelopment();
-        app.UseSwaggerUI(ui =>
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/swagger"), swagger =>
         {
-            ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Flatpeak Devices API v1");
-            ui.RoutePrefix = "swagger";
-            ui.DocumentTitle = "Flatpeak Devices API";
-            if (development)
+            swagger.Use((http, next) =>
             {
-                ui.EnablePersistAuthorization();
-            }
+                http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                return next(http);
+            });
+            swagger.UseSwagger();
+            swagger.UseSwaggerUI(ui =>
+            {
+                ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Flatpeak Devices API v1");
+                ui.RoutePrefix = "swagger";
+                ui.DocumentTitle = "Flatpeak Devices API";
+                if (development)
+                {
+                    ui.EnablePersistAuthorization();
+                }
 
-            ui.EnableTryItOutByDefault();
+                ui.EnableTryItOutByDefault();
+            });
         });
         return app;
     }
