@@ -31,8 +31,8 @@ work=$(mktemp -d /tmp/flatpeak-bench.XXXXXX)
 chmod 755 "$work"
 service_pid="" receiver_pid="" floor_pid=""
 cleanup() {
-  [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null
-  [ -n "$floor_pid" ] && kill "$floor_pid" 2>/dev/null
+  [ -n "$receiver_pid" ] && { kill "$receiver_pid" 2>/dev/null || true; }
+  [ -n "$floor_pid" ] && { kill "$floor_pid" 2>/dev/null || true; }
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
   # The service log of the last run, for a look after the fact.
   [ -f "$work/service.log" ] && cp "$work/service.log" /tmp/bench-service.log
@@ -108,19 +108,23 @@ for c in $CONNECTIONS; do
   echo "${results[$c]}" >&2
 done
 
-# The floor: bench/floor serves POST /devices with the same framework pieces and the same statement
-# (design-ceiling.sql) and nothing else; it checks the same token and runs with the service's runtime environment
+# The floor: bench/floor serves POST /devices with the same framework pieces and the statement as pgbench runs it
+# (design-ceiling.sql: values, ids and the event's JSON made in SQL) and nothing else; it checks the same token and runs with the service's runtime environment
 # (service.env) and GC. The service stays up, idle.
 floor_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 statement="$PWD/bench/design-ceiling.sql"
 (cd "$work/floor" && set -a && . "$work/app/service.env" && set +a && Floor__Statement="$statement" exec dotnet Floor.dll --urls "http://127.0.0.1:$floor_port") >"$work/floor.log" 2>&1 &
 floor_pid=$!
-for _ in $(seq 1 120); do curl -s -o /dev/null "http://127.0.0.1:$floor_port/devices" && break; sleep 0.5; done
+for _ in $(seq 1 120); do
+  curl -s -o /dev/null "http://127.0.0.1:$floor_port/devices" && break
+  kill -0 "$floor_pid" 2>/dev/null || { echo "The floor did not start:" >&2; cat "$work/floor.log" >&2; exit 1; }
+  sleep 0.5
+done
 echo "== the floor (bench/floor): warm-up ${WARMUP}s, then POST /devices, wrk 32 connections, ${DURATION}s" >&2
 wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "http://127.0.0.1:$floor_port/devices" >/dev/null
 floor=$(measured_pid=$floor_pid measured_url="http://127.0.0.1:$floor_port" measure 32 bench/post-device.lua /devices)
 echo "$floor" >&2
-kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true; floor_pid=""
+kill "$floor_pid" 2>/dev/null || true; wait "$floor_pid" 2>/dev/null || true; floor_pid=""
 
 # The same load with one endpoint subscribed to device.create (bench/receiver.js answering 200), right after the
 # same load without it, and the delivery lag: from each event's commit to the first attempt of its delivery.

@@ -1,8 +1,10 @@
 // The floor of this stack for POST /devices: the same pieces as the service (minimal API, JwtBearer, FluentValidation,
-// source-generated JSON, Npgsql) and the same database work — bench/design-ceiling.sql, the service's one statement
-// (location check, device, its location row and its event) — with nothing else: no error object, idempotency, rate
-// limit, request ids, strict JSON checks, EF Core or webhooks. bench/run.sh measures it beside the service, so that
-// the service's CPU per request can be read against what the stack itself costs on the same machine that day.
+// source-generated JSON, Npgsql) and the service's statement as pgbench runs it — bench/design-ceiling.sql: the
+// location check, the device, its location row and its event in one statement, with the device's values as literals
+// and its ids and event JSON made in SQL (so PostgreSQL does a little more here, and this program less, than with the
+// service's bound parameters) — and nothing else: no error object, idempotency, rate limit, request ids, strict JSON
+// checks, revoked-key check, EF Core or webhooks. bench/run.sh measures it beside the service, so that the service's
+// CPU per request can be read against what the stack itself costs on the same machine that day.
 using System.Text;
 using System.Text.Json.Serialization;
 using FluentValidation;
