@@ -3,8 +3,8 @@
 #   DURATION=20 WARMUP=30 CONNECTIONS="8 32 64" WEBHOOK_CONNECTIONS="8 32" PGBENCH_CLIENTS="8 16 32" SEED_DEVICES=1000000 bench/run.sh
 # Builds the service in Release, starts a throwaway PostgreSQL (durable commits: synchronous_commit on) and the
 # service against it, makes an account, a location and a token, warms up (tiered JIT), loads POST /devices with wrk
-# at each connection count, measures the floor of the stack (bench/floor: the same statement behind nothing but the same
-# framework pieces) at 32 connections, measures the pgbench ceiling of the same database work, then seeds SEED_DEVICES devices
+# at each connection count, measures the floor of the stack (bench/floor: the statement as pgbench runs it, behind
+# nothing but the same framework pieces) at 32 connections, measures the pgbench ceiling of the same database work, then seeds SEED_DEVICES devices
 # (each with its event) and measures POST /devices and GET /devices?limit=100 again. For every run it prints
 # requests/s, latency, errors, and the CPU time per request of the service process and of PostgreSQL (all its
 # processes), read from /proc.
