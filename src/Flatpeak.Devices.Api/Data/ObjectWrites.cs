@@ -74,7 +74,7 @@ public sealed record ObjectKind<TEntity, TRequest, TResponse>(
 
     /// <summary>The ids the object embeds, read in the caller's transaction if any.</summary>
     public async Task<IReadOnlyList<string>> ChildrenAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
-        EmbeddedIds is null ? [] : [.. (await EmbeddedIdsAsync(db, caller, [id], cancellationToken))[id]];
+        [.. (await EmbeddedIdsAsync(db, caller, [id], cancellationToken))[id]];
 
     public async Task<TResponse> RespondAsync(DevicesDbContext db, Caller caller, TEntity entity, CancellationToken cancellationToken) =>
         Respond(entity, await ChildrenAsync(db, caller, entity.Id, cancellationToken));

@@ -28,19 +28,21 @@ public sealed class ServiceEnvironmentTests
         }
 
         using var shell = Process.Start(start)!;
-        var output = await shell.StandardOutput.ReadToEndAsync();
+        var output = shell.StandardOutput.ReadToEndAsync();
+        var errors = shell.StandardError.ReadToEndAsync();
         await shell.WaitForExitAsync();
 
-        Assert.Equal(0, shell.ExitCode);
+        Assert.True(shell.ExitCode == 0, await errors);
         if (expected is null)
         {
             // Its own value: a budget in hexadecimal, as the runtime reads it, of at least 1 MiB.
-            Assert.StartsWith("0x", output, StringComparison.Ordinal);
-            Assert.True(long.Parse(output[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture) >= 1024 * 1024, output);
+            var budget = await output;
+            Assert.StartsWith("0x", budget, StringComparison.Ordinal);
+            Assert.True(long.Parse(budget[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture) >= 1024 * 1024, budget);
         }
         else
         {
-            Assert.Equal(expected, output);
+            Assert.Equal(expected, await output);
         }
     }
 }
