@@ -48,7 +48,7 @@ public static class Telemetry
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter(Webhooks.WebhookEngine.MeterName)
+                .AddMeter(Webhooks.WebhookMetrics.MeterName)
                 .AddMeter("Npgsql")
                 .AddOtlpExporter((exporter, reader) =>
                 {

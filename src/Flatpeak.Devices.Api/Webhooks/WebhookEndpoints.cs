@@ -29,6 +29,7 @@ public static class WebhookEndpoints
             .AddWebhookHttpClient()
             .AddSingleton<WebhookSigning>()
             .AddSingleton<WebhookWakeUp>()
+            .AddSingleton<WebhookMetrics>()
             .AddHostedService<WebhookEngine>()
             .AddSingleton<IValidator<CreateWebhookRequest>, CreateWebhookRequestValidator>()
             .AddSingleton<IValidator<WebhookListQuery>, WebhookListQueryValidator>()

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Flatpeak.Devices.Api.Common.Json;
@@ -38,17 +37,12 @@ public sealed class WebhookWakeUp : IDisposable
 /// concurrency (in total and per endpoint), so a slow or dead receiver delays neither requests nor other receivers.
 /// </summary>
 public sealed partial class WebhookEngine(
-    IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp,
+    IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp, WebhookMetrics metrics,
     IOptions<WebhookOptions> options, TimeProvider time, ILogger<WebhookEngine> logger) : BackgroundService
 {
-    public const string MeterName = "Flatpeak.Devices.Webhooks";
     private const int DispatchBatch = 1000;
     private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan FailedRoundPause = TimeSpan.FromSeconds(2);
-    private static readonly Meter Meter = new(MeterName);
-    private static readonly Counter<long> Attempts = Meter.CreateCounter<long>("webhook.attempts", description: "Delivery attempts, by outcome.");
-    private static readonly Histogram<double> Lag = Meter.CreateHistogram<double>(
-        "webhook.delivery.lag", unit: "s", description: "From the write of the event (its change's statement) to the first attempt of its delivery.");
 
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private readonly System.Threading.Channels.Channel<WebhookDeliveryStatements.Outcome> _outcomes =
@@ -213,19 +207,19 @@ public sealed partial class WebhookEngine(
         {
             if (attempt.Attempts == 1)
             {
-                Lag.Record((time.GetUtcNow() - attempt.Event.WrittenAt).TotalSeconds);
+                metrics.FirstAttemptLag(time.GetUtcNow() - attempt.Event.WrittenAt);
             }
 
             var (code, error) = await SendAsync(attempt, stoppingToken);
             var succeeded = code is >= 200 and < 300;
-            Attempts.Add(1, new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : code is null ? "error" : "rejected"));
+            metrics.Attempted(succeeded ? "succeeded" : code is null ? "error" : "rejected");
             _outcomes.Writer.TryWrite(OutcomeOf(attempt, succeeded, code, error));
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
             // Not the receiver's doing, but an attempt all the same: recorded as failed, so that it is not made over and over.
             AttemptFailed(logger, e, attempt.Id);
-            Attempts.Add(1, new KeyValuePair<string, object?>("outcome", "error"));
+            metrics.Attempted("error");
             _outcomes.Writer.TryWrite(OutcomeOf(attempt, succeeded: false, code: null, "Internal error while sending."));
         }
         finally

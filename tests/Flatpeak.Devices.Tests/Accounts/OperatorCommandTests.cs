@@ -6,7 +6,7 @@ namespace Flatpeak.Devices.Tests.Accounts;
 
 /// <summary>The operator commands, run as an operator runs them: the built service with arguments, in its own process.</summary>
 [Collection(ProcessesGroup.Name)]
-public sealed class OperatorCommandTests(ApiFixture api) : ApiTest(api)
+public sealed class OperatorCommandTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Accounts_create_prints_exactly_one_json_line_with_an_account_and_two_working_keys()

@@ -6,7 +6,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Flatpeak.Devices.Tests.Auth;
 
-public sealed class BearerTokenTests(ApiFixture api) : ApiTest(api)
+public sealed class BearerTokenTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private const string Context = "api.device_create";
     private const string SomeLocation = "loc_641b90b758fb8e6293716e40";

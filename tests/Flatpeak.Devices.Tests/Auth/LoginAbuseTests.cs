@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 namespace Flatpeak.Devices.Tests.Auth;
 
 /// <summary>Guessing keys is throttled; a revoked key's bearer tokens stop working.</summary>
-public sealed class LoginAbuseTests(ApiFixture api) : ApiTest(api)
+public sealed class LoginAbuseTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 

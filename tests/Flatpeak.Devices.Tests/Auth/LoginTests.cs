@@ -5,7 +5,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Flatpeak.Devices.Tests.Auth;
 
-public sealed class LoginTests(ApiFixture api) : ApiTest(api)
+public sealed class LoginTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private const string Context = "api.login";
 

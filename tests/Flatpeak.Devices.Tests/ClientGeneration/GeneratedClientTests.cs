@@ -8,7 +8,7 @@ using Microsoft.Kiota.Http.HttpClientLibrary;
 namespace Flatpeak.Devices.Tests.ClientGeneration;
 
 /// <summary>The C# client Kiota generates from the served document (scripts/generate-client.sh), used as an integrator would.</summary>
-public sealed class GeneratedClientTests(ApiFixture api) : ApiTest(api)
+public sealed class GeneratedClientTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Log_in_create_a_location_and_the_seed_device_then_read_it_back()

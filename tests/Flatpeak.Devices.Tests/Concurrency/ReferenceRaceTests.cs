@@ -12,7 +12,7 @@ namespace Flatpeak.Devices.Tests.Concurrency;
 /// Deletes of referenced objects (locations, customers) raced against the writes that reference them, many rounds at
 /// once: nothing may end up pointing at a deleted object, and the answers, the rows and the events must agree.
 /// </summary>
-public sealed class ReferenceRaceTests(ApiFixture api) : ApiTest(api)
+public sealed class ReferenceRaceTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private const int Rounds = 20;
 

@@ -5,7 +5,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Customers;
 
 /// <summary>The customer resource (API.md, "Locations and customers, complete").</summary>
-public sealed class CustomerTests(ApiFixture api) : ApiTest(api)
+public sealed class CustomerTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Create_then_get_returns_every_field()

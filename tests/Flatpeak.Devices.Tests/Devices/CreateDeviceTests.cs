@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Flatpeak.Devices.Tests.Devices;
 
-public sealed class CreateDeviceTests(ApiFixture api) : ApiTest(api)
+public sealed class CreateDeviceTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     public static string SeedBody(params string[] locationIds) => $$"""
         {

@@ -5,7 +5,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Devices;
 
 /// <summary>Each rule of API.md's POST /devices table, through HTTP, with every field of the error object.</summary>
-public sealed class CreateDeviceValidationTests(ApiFixture api) : ApiTest(api)
+public sealed class CreateDeviceValidationTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private const string Context = "api.device_create";
 

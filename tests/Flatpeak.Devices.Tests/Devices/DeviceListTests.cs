@@ -4,7 +4,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 
 namespace Flatpeak.Devices.Tests.Devices;
 
-public sealed class DeviceListTests(ApiFixture api) : ApiTest(api)
+public sealed class DeviceListTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task The_list_object_holds_the_newest_first_with_a_default_limit_of_30()

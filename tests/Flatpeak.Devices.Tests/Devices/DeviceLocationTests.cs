@@ -4,7 +4,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Devices;
 
 /// <summary>Every referenced location must exist in the caller's account and mode; otherwise the same 400, and nothing stored.</summary>
-public sealed class DeviceLocationTests(ApiFixture api) : ApiTest(api)
+public sealed class DeviceLocationTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task A_location_that_never_existed_answers_location_not_found()

@@ -5,7 +5,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Devices;
 
 /// <summary>GET, PATCH and DELETE of /devices/{id}.</summary>
-public sealed class DeviceResourceTests(ApiFixture api) : ApiTest(api)
+public sealed class DeviceResourceTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Get_returns_the_device_as_created()

@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Flatpeak.Devices.Tests.Events;
 
-public sealed class EventTests(ApiFixture api) : ApiTest(api)
+public sealed class EventTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Create_update_and_delete_each_record_an_event_with_the_device()

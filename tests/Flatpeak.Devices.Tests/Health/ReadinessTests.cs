@@ -5,7 +5,7 @@ namespace Flatpeak.Devices.Tests.Health;
 
 /// <summary>The built service on databases of its own: readiness follows the schema, and a first start logs no error.</summary>
 [Collection(ProcessesGroup.Name)]
-public sealed class ReadinessTests(ApiFixture api) : ApiTest(api)
+public sealed class ReadinessTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Readyz_is_503_while_migrations_are_pending_and_200_once_they_are_applied()

@@ -10,7 +10,7 @@ namespace Flatpeak.Devices.Tests.Hostile;
 
 /// <summary>PostgreSQL goes away and comes back: 503 with Retry-After meanwhile, nothing half-stored, recovery by itself.</summary>
 [Collection(DatabaseFaultsGroup.Name)]
-public sealed class DatabaseOutageTests(ApiFixture api) : ApiTest(api)
+public sealed class DatabaseOutageTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task With_the_database_down_requests_get_503_with_retry_after_and_the_service_recovers_by_itself()

@@ -7,7 +7,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Hostile;
 
 /// <summary>The edges a hostile client probes: headers, methods, query strings, text and numbers.</summary>
-public sealed class EdgeTests(ApiFixture api) : ApiTest(api)
+public sealed class EdgeTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Theory]
     [InlineData("application/json; charset=bogus")]

@@ -11,7 +11,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Hostile;
 
 /// <summary>A clumsy client and an attacker at once: every bad body gets the error object with the right status, never a 500.</summary>
-public sealed class HostileBodyTests(ApiFixture api) : ApiTest(api)
+public sealed class HostileBodyTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private const string Context = "api.device_create";
 

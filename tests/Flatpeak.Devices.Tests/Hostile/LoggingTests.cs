@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Flatpeak.Devices.Tests.Hostile;
 
-public sealed class LoggingTests(ApiFixture api) : ApiTest(api)
+public sealed class LoggingTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Every_log_line_of_a_request_carries_its_request_id_and_no_secret_is_ever_logged()

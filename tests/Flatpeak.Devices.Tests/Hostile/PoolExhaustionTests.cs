@@ -9,7 +9,7 @@ using Npgsql;
 namespace Flatpeak.Devices.Tests.Hostile;
 
 [Collection(DatabaseFaultsGroup.Name)]
-public sealed class PoolExhaustionTests(ApiFixture api) : ApiTest(api)
+public sealed class PoolExhaustionTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task When_every_pooled_connection_is_busy_a_request_gets_503_instead_of_waiting_forever()

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Flatpeak.Devices.Tests.Hostile;
 
-public sealed class RateLimitingTests(ApiFixture api) : ApiTest(api)
+public sealed class RateLimitingTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Past_the_bucket_an_account_and_mode_gets_429_rate_limit_with_retry_after_and_others_are_unaffected()

@@ -10,7 +10,7 @@ namespace Flatpeak.Devices.Tests.Hostile;
 
 /// <summary>A request has one time budget across all its database attempts, and a timeout is told apart from an outage.</summary>
 [Collection(DatabaseFaultsGroup.Name)]
-public sealed class RequestBudgetTests(ApiFixture api) : ApiTest(api)
+public sealed class RequestBudgetTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task A_create_waiting_on_a_held_lock_gets_503_database_timeout_within_its_budget_and_stores_nothing()

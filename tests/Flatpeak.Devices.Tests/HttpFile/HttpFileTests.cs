@@ -6,7 +6,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.HttpFile;
 
 /// <summary>Runs Flatpeak.Devices.http from top to bottom, as an editor's HTTP client would, and expects every request to succeed.</summary>
-public sealed partial class HttpFileTests(ApiFixture api) : ApiTest(api)
+public sealed partial class HttpFileTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Every_request_of_the_http_file_succeeds_in_order()

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Flatpeak.Devices.Tests.Infrastructure;
 
@@ -21,6 +22,9 @@ public sealed class ApiFixture : IAsyncLifetime
     public TestPostgres Postgres => _postgres ?? throw new InvalidOperationException("Not started.");
 
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
+
+    /// <summary>Where the service's logs go: the output of the test that is running (it sets this).</summary>
+    public TestOutputLoggerProvider Logs { get; } = new();
 
     /// <summary>The two signing keys the service is configured with (the first signs), as base64 PKCS#8.</summary>
     public static readonly IReadOnlyList<(string KeyId, string PrivateKey)> WebhookKeys =
@@ -47,6 +51,7 @@ public sealed class ApiFixture : IAsyncLifetime
         Factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment("Testing");
+            web.ConfigureLogging(logging => logging.AddProvider(Logs));
             web.UseSetting("ConnectionStrings:Postgres", _postgres.ConnectionString);
             web.UseSetting("Auth:SigningKey", SigningKey);
             web.UseSetting("Auth:Issuer", Issuer);

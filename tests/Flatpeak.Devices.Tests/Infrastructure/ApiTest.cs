@@ -15,11 +15,23 @@ namespace Flatpeak.Devices.Tests.Infrastructure;
 /// counts in those accounts only (<see cref="CountMineAsync{T}"/>).
 /// </summary>
 [Collection(ApiTestGroup.Name)]
-public abstract class ApiTest(ApiFixture api)
+public abstract class ApiTest : IDisposable
 {
     private readonly List<string> _accounts = [];
 
-    protected ApiFixture Api { get; } = api;
+    protected ApiTest(ApiFixture api, ITestOutputHelper output)
+    {
+        Api = api;
+        Api.Logs.Output = output;
+    }
+
+    protected ApiFixture Api { get; }
+
+    public void Dispose()
+    {
+        Api.Logs.Output = null;
+        GC.SuppressFinalize(this);
+    }
 
     /// <summary>The ids of the accounts this test made (all ObjectId-style: safe to put in SQL text).</summary>
     protected IReadOnlyList<string> MyAccounts => _accounts;

@@ -6,7 +6,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Locations;
 
 /// <summary>PATCH and DELETE of locations, the list filters and the bounded devices list (API.md, "Locations and customers, complete").</summary>
-public sealed class LocationChangeTests(ApiFixture api) : ApiTest(api)
+public sealed class LocationChangeTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private const string FullAddress = """
         {"address_line1":"1 Energy Way","address_line2":"Flat 2","city":"London","state":"Greater London","post_code":"SW1A 1AA","country_code":"GB"}

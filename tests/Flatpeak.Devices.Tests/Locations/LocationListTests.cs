@@ -4,7 +4,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 
 namespace Flatpeak.Devices.Tests.Locations;
 
-public sealed class LocationListTests(ApiFixture api) : ApiTest(api)
+public sealed class LocationListTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Locations_are_listed_newest_first_with_their_devices_and_page_by_cursor()

@@ -5,7 +5,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 
 namespace Flatpeak.Devices.Tests.Locations;
 
-public sealed class LocationTests(ApiFixture api) : ApiTest(api)
+public sealed class LocationTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private static string FullLocation(string customerId) => $$"""
         {

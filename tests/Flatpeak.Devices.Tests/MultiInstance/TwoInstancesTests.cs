@@ -10,7 +10,7 @@ namespace Flatpeak.Devices.Tests.MultiInstance;
 
 /// <summary>Two processes of the service against one fresh database, as behind a load balancer.</summary>
 [Collection(ProcessesGroup.Name)]
-public sealed class TwoInstancesTests(ApiFixture api) : ApiTest(api)
+public sealed class TwoInstancesTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Two_instances_migrate_together_never_collide_on_ids_and_share_idempotency()

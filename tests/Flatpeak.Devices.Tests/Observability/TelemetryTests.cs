@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Flatpeak.Devices.Tests.Observability;
 
-public sealed class TelemetryTests(ApiFixture api) : ApiTest(api)
+public sealed class TelemetryTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task With_an_otlp_endpoint_configured_metrics_and_traces_are_exported()

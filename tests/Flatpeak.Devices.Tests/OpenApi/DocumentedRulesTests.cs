@@ -11,7 +11,7 @@ namespace Flatpeak.Devices.Tests.OpenApi;
 /// with nothing required) is set and, when the document says nullable, cleared through PATCH; its documented limits are
 /// accepted and the values just outside them refused.
 /// </summary>
-public sealed class DocumentedRulesTests(ApiFixture api) : ApiTest(api)
+public sealed class DocumentedRulesTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private static readonly string[] ServerOwned = ["id", "object", "live_mode", "time_created", "account_id", "last_seen"];
 

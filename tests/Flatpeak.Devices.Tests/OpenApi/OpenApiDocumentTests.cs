@@ -5,7 +5,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 
 namespace Flatpeak.Devices.Tests.OpenApi;
 
-public sealed class OpenApiDocumentTests(ApiFixture api) : ApiTest(api)
+public sealed class OpenApiDocumentTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     private async Task<JsonElement> DocumentAsync()
     {

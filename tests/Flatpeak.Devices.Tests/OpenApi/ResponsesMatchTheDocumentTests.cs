@@ -7,7 +7,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.OpenApi;
 
 /// <summary>Real responses of every endpoint, success and failure, checked against the schemas the served document declares.</summary>
-public sealed class ResponsesMatchTheDocumentTests(ApiFixture api) : ApiTest(api)
+public sealed class ResponsesMatchTheDocumentTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Every_response_matches_the_schema_declared_for_its_operation_and_status()

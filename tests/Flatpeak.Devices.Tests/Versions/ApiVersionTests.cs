@@ -5,7 +5,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 namespace Flatpeak.Devices.Tests.Versions;
 
 /// <summary>Flatpeak-Version: the one version served is named on every response; any other asked for is refused.</summary>
-public sealed class ApiVersionTests(ApiFixture api) : ApiTest(api)
+public sealed class ApiVersionTests(ApiFixture api, ITestOutputHelper output) : ApiTest(api, output)
 {
     [Fact]
     public async Task Every_response_names_the_version_served_and_asking_for_it_works()
