@@ -16,17 +16,29 @@ public static class LoginEndpoints
 {
     public const string BasicChallenge = "Basic realm=\"Flatpeak Devices\", charset=\"UTF-8\"";
 
+    /// <summary>The paths that hand out tokens: <c>GET /login</c>, and busbar's name for it, <c>POST /auth/tokens</c>.</summary>
+    public static readonly string[] Paths = ["/login", "/auth/tokens"];
+
     public static IEndpointRouteBuilder MapLogin(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/login", Login)
+        routes.MapGet(Paths[0], Login)
             .WithName("login")
-            .WithTags("Authentication")
             .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token")
+            .AsTokenEndpoint();
+        routes.MapPost(Paths[1], Login)
+            .WithName("auth_token_create")
+            .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token (busbar's name for GET /login)")
+            .WithDescription("The same credentials, answer and throttling as GET /login. A request body, if any, is not read.")
+            .AsTokenEndpoint();
+        return routes;
+    }
+
+    private static RouteHandlerBuilder AsTokenEndpoint(this RouteHandlerBuilder endpoint) =>
+        endpoint
+            .WithTags("Authentication")
             .ProducesApiError(StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable)
             .WithStrictQuery()
             .AllowAnonymous();
-        return routes;
-    }
 
     public static async Task<Results<Ok<LoginResponse>, JsonHttpResult<ApiError>>> Login(
         HttpContext http, DevicesDbContext db, TokenIssuer tokens, LoginThrottle throttle, CancellationToken cancellationToken)

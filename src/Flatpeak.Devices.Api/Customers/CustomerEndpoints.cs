@@ -75,11 +75,18 @@ public static class CustomerEndpoints
         return TypedResults.Ok(page.ToListResponse("/customers", c => CustomerResponse.From(c, [.. locations[c.Id]])));
     }
 
-    public static Task<Results<Ok<CustomerResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
+    /// <summary>Answers <c>202</c> with the customer, as Flatpeak declares (the change is complete).</summary>
+    public static async Task<Results<Accepted<CustomerResponse>, BadRequest<ApiError>, NotFound<ApiError>>> Update(
         string id, JsonElement body, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
-        ObjectWrites.UpdateAsync(Kind, id, body, caller, db, http, cancellationToken);
+        (await ObjectWrites.UpdateAsync(Kind, id, body, caller, db, http, cancellationToken)).Result switch
+        {
+            Ok<CustomerResponse> updated => TypedResults.Accepted((string?)null, updated.Value),
+            BadRequest<ApiError> invalid => invalid,
+            NotFound<ApiError> notFound => notFound,
+            var other => throw new InvalidOperationException($"A customer update answered {other?.GetType().Name}."),
+        };
 
-    public static Task<Results<Ok<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> Delete(
+    public static Task<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> Delete(
         string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
         ObjectWrites.DeleteAsync(Kind, id, caller, db, http, cancellationToken);
 }

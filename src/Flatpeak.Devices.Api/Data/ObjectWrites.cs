@@ -28,8 +28,14 @@ public interface IChangeStatements<TEntity>
     ChangeStatement Delete { get; }
 }
 
-/// <summary>The answer to a delete: the object's id, kind and mode, and <c>deleted: true</c>.</summary>
-public sealed record DeletedResponse(string Id, string Object, bool LiveMode, bool Deleted);
+/// <summary>
+/// The answer to a delete (<c>202</c>, Flatpeak's declared code, though the delete is complete): Flatpeak's
+/// <c>message: "Accepted"</c>, then the object's id, kind and mode, and <c>deleted: true</c>.
+/// </summary>
+public sealed record DeletedResponse(string Message, string Id, string Object, bool LiveMode, bool Deleted)
+{
+    public static DeletedResponse Of(string id, string kind, bool liveMode) => new("Accepted", id, kind, liveMode, Deleted: true);
+}
 
 /// <summary>What the shared write path needs to know about one kind of object.</summary>
 /// <param name="Name">The object's name on the wire (<c>device</c>); events are <c>&lt;name&gt;.create|update|delete</c>.</param>
@@ -163,13 +169,13 @@ public static class ObjectWrites
     /// others still reference is refused with <c>409 &lt;name&gt;_in_use</c>: the referencing writes lock what they
     /// reference (<c>FOR KEY SHARE</c>), so none can slip in between the check and the delete.
     /// </summary>
-    public static async Task<Results<Ok<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> DeleteAsync<TEntity, TRequest, TResponse>(
+    public static async Task<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> DeleteAsync<TEntity, TRequest, TResponse>(
         ObjectKind<TEntity, TRequest, TResponse> kind, string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
         where TEntity : class, IHasObjectId
     {
         var statements = kind.Statements(db);
         ChangeEvent? change = null;
-        return await db.WriteOnceAsync<Results<Ok<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>>(
+        return await db.WriteOnceAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>>(
             () => change,
             async ct =>
             {
@@ -182,14 +188,14 @@ public static class ObjectWrites
                 var response = await kind.RespondAsync(db, caller, entity, ct);
                 change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.DeleteEvent, kind.Serialize(response), TimeOf(http));
                 var deleted = await db.ExecuteChangeAsync<int>(
-                    statements.Delete, statements.Columns.KeyParameters(entity), change, claim: null, (StatusCodes.Status200OK, null), ct);
+                    statements.Delete, statements.Columns.KeyParameters(entity), change, claim: null, (StatusCodes.Status202Accepted, null), ct);
                 if (deleted == 0)
                 {
                     change = null;
                     return ApiErrors.Conflict(http, $"{kind.Name}_in_use", $"The {kind.Name} '{id}' is still referenced; remove the references first.");
                 }
 
-                return TypedResults.Ok(new DeletedResponse(entity.Id, kind.Name, caller.LiveMode, Deleted: true));
+                return TypedResults.Accepted((string?)null, DeletedResponse.Of(entity.Id, kind.Name, caller.LiveMode));
             },
             inTransaction: true,
             cancellationToken);

@@ -92,11 +92,11 @@ public static class DeviceEndpoints
         ObjectWrites.UpdateAsync(Kind, id, body, caller, db, http, cancellationToken);
 
     /// <summary>Nothing references a device, so a delete is never refused.</summary>
-    public static async Task<Results<Ok<DeletedResponse>, NotFound<ApiError>>> Delete(
+    public static async Task<Results<Accepted<DeletedResponse>, NotFound<ApiError>>> Delete(
         string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
         (await ObjectWrites.DeleteAsync(Kind, id, caller, db, http, cancellationToken)).Result switch
         {
-            Ok<DeletedResponse> deleted => deleted,
+            Accepted<DeletedResponse> deleted => deleted,
             NotFound<ApiError> notFound => notFound,
             var other => throw new InvalidOperationException($"A device delete answered {other?.GetType().Name}."),
         };

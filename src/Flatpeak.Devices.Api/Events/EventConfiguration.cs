@@ -13,7 +13,7 @@ internal sealed class EventConfiguration : IEntityTypeConfiguration<ApiEvent>
         @event.Property(e => e.AccountId).UseCollation("C");
         @event.Property(e => e.ObjectId).UseCollation("C");
         @event.Property(e => e.Type).HasMaxLength(64);
-        @event.Property(e => e.ApiVersion).HasMaxLength(10).HasDefaultValue(Common.ApiVersions.Served);
+        @event.Property(e => e.ApiVersion).HasMaxLength(32).HasDefaultValue(Common.ApiVersions.Served);
         // json, not jsonb: kept as written (field order too) and cheaper to insert; nothing queries inside it.
         @event.Property(e => e.Data).HasColumnType("json");
         // xid8 as bigint: 64-bit transaction ids never reach 2^63, and bigint maps to a plain long.

@@ -84,7 +84,7 @@ public static class LocationEndpoints
         string id, JsonElement body, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
         ObjectWrites.UpdateAsync(Kind, id, body, caller, db, http, cancellationToken);
 
-    public static Task<Results<Ok<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> Delete(
+    public static Task<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> Delete(
         string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
         ObjectWrites.DeleteAsync(Kind, id, caller, db, http, cancellationToken);
 }

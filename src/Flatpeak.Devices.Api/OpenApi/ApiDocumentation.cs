@@ -32,7 +32,7 @@ public static class ApiDocumentation
                 Title = "Flatpeak Devices API",
                 Version = "v1",
                 Description = "Register the energy devices of your customers (EV chargers, cars, home batteries, solar systems) " +
-                    "against the locations where they are installed. Log in with GET /login (HTTP Basic: account id and API key), " +
+                    "against the locations where they are installed. Log in with GET /login or POST /auth/tokens (HTTP Basic: account id and API key), " +
                     "then send the bearer token it returns.",
                 License = new OpenApiLicense { Name = "Proprietary" },
             });
@@ -105,7 +105,7 @@ public static class ApiDocumentation
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
             var metadata = context.ApiDescription.ActionDescriptor.EndpointMetadata;
-            var scheme = operation.OperationId == "login" ? BasicScheme
+            var scheme = operation.OperationId is "login" or "auth_token_create" ? BasicScheme
                 : metadata.OfType<Microsoft.AspNetCore.Authorization.IAuthorizeData>().Any() ? BearerScheme
                 : null;
             if (scheme is null)

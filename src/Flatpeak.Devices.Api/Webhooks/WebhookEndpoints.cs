@@ -139,9 +139,10 @@ public static class WebhookEndpoints
         }, cancellationToken);
     }
 
-    public static async Task<Results<Ok<DeletedResponse>, NotFound<ApiError>>> Delete(
+    /// <summary>Answers as every other delete does: <c>202</c> with <see cref="DeletedResponse"/>.</summary>
+    public static async Task<Results<Accepted<DeletedResponse>, NotFound<ApiError>>> Delete(
         string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
-        await InTransactionAsync<Results<Ok<DeletedResponse>, NotFound<ApiError>>>(db, async ct =>
+        await InTransactionAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>>>(db, async ct =>
         {
             if (await LockAsync(db, caller, id, ct) is null)
             {
@@ -150,7 +151,7 @@ public static class WebhookEndpoints
 
             await db.WebhookDeliveries.Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.WebhookId == id).ExecuteDeleteAsync(ct);
             await Owned(db, caller).Where(w => w.Id == id).ExecuteDeleteAsync(ct);
-            return TypedResults.Ok(new DeletedResponse(id, "webhook", caller.LiveMode, Deleted: true));
+            return TypedResults.Accepted((string?)null, DeletedResponse.Of(id, "webhook", caller.LiveMode));
         }, cancellationToken);
 
     public static async Task<Results<Ok<ListResponse<WebhookDeliveryResponse>>, NotFound<ApiError>>> ListDeliveries(

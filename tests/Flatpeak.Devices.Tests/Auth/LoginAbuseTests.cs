@@ -24,14 +24,17 @@ public sealed class LoginAbuseTests(ApiFixture api, ITestOutputHelper output) : 
         var other = await CreateAccountAsync("Other");
         var wrongKey = "sk_test_" + new string('0', 48);
 
+        // Both token paths count against one throttle: guesses at POST /auth/tokens count for GET /login too.
         for (var i = 0; i < 3; i++)
         {
-            using var wrong = await LoginAsync(limited, victim.AccountId, wrongKey);
-            await AssertErrorAsync(wrong, HttpStatusCode.Unauthorized, "api.login", "credentials_invalid");
+            using var wrong = await LoginAsync(limited, victim.AccountId, wrongKey, busbar: i % 2 == 1);
+            await AssertErrorAsync(wrong, HttpStatusCode.Unauthorized, i % 2 == 1 ? "api.auth_token_create" : "api.login", "credentials_invalid");
         }
 
         using var throttled = await LoginAsync(limited, victim.AccountId, wrongKey);
         var error = await AssertErrorAsync(throttled, HttpStatusCode.TooManyRequests, "api.login", "rate_limited");
+        using var throttledBusbar = await LoginAsync(limited, victim.AccountId, victim.TestKey, busbar: true);
+        await AssertErrorAsync(throttledBusbar, HttpStatusCode.TooManyRequests, "api.auth_token_create", "rate_limited");
         Assert.InRange(throttled.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 600);
         Assert.Equal("no-store", throttled.Headers.CacheControl?.ToString());
         // Even the right key waits: the guesses were made against this account.
@@ -104,10 +107,11 @@ public sealed class LoginAbuseTests(ApiFixture api, ITestOutputHelper output) : 
         Assert.Equal(HttpStatusCode.OK, stillFine.StatusCode);
     }
 
-    private static async Task<HttpResponseMessage> LoginAsync(WebApplicationFactory<Program> factory, string accountId, string key)
+    /// <summary><c>GET /login</c>, or busbar's <c>POST /auth/tokens</c> when <paramref name="busbar"/>.</summary>
+    private static async Task<HttpResponseMessage> LoginAsync(WebApplicationFactory<Program> factory, string accountId, string key, bool busbar = false)
     {
         using var client = factory.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/login");
+        using var request = busbar ? new HttpRequestMessage(HttpMethod.Post, "/auth/tokens") : new HttpRequestMessage(HttpMethod.Get, "/login");
         request.Headers.Authorization = ApiFixture.BasicAuth(accountId, key);
         return await client.SendAsync(request);
     }

@@ -10,18 +10,21 @@ public sealed class LoginTests(ApiFixture api, ITestOutputHelper output) : ApiTe
     private const string Context = "api.login";
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Login_returns_a_bearer_token_for_the_mode_of_the_key(bool liveMode)
+    [InlineData("GET", "/login", false)]
+    [InlineData("GET", "/login", true)]
+    [InlineData("POST", "/auth/tokens", false)]
+    [InlineData("POST", "/auth/tokens", true)]
+    public async Task Login_and_busbars_auth_tokens_return_a_bearer_token_for_the_mode_of_the_key(string method, string path, bool liveMode)
     {
         var account = await CreateAccountAsync();
         using var client = Api.Client();
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/login");
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
         request.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, liveMode ? account.LiveKey : account.TestKey);
 
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
         var body = await ReadJsonAsync(response);
         Assert.Equal(["bearer_token", "expires_in", "live_mode"], body.EnumerateObject().Select(p => p.Name));
         Assert.Equal(3600, body.GetProperty("expires_in").GetInt32());
@@ -36,6 +39,22 @@ public sealed class LoginTests(ApiFixture api, ITestOutputHelper output) : ApiTe
         Assert.Equal(3600, (token.ValidTo - token.IssuedAt).TotalSeconds);
         Assert.Equal(token.IssuedAt, token.ValidFrom);
         Assert.InRange(token.IssuedAt, DateTime.UtcNow.AddSeconds(-5), DateTime.UtcNow.AddSeconds(1));
+        using var opened = await Api.Client(body.GetProperty("bearer_token").GetString()).GetAsync("/devices");
+        Assert.Equal(HttpStatusCode.OK, opened.StatusCode);
+    }
+
+    [Fact]
+    public async Task Auth_tokens_with_a_wrong_key_answers_401_with_a_basic_challenge()
+    {
+        var account = await CreateAccountAsync();
+        using var client = Api.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/auth/tokens") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, "sk_test_" + new string('0', 48));
+
+        using var response = await client.SendAsync(request);
+
+        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "api.auth_token_create", "credentials_invalid");
+        Assert.StartsWith("Basic realm=", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
     public static TheoryData<string?> BadHeaders => new()

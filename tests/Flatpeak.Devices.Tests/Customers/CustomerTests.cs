@@ -148,8 +148,7 @@ public sealed class CustomerTests(ApiFixture api, ITestOutputHelper output) : Ap
         Assert.Equal(HttpStatusCode.OK, unlinked.StatusCode);
         using var deleted = await client.DeleteAsync($"/customers/{id}");
 
-        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
-        Assert.Equal($$"""{"id":"{{id}}","object":"customer","live_mode":false,"deleted":true}""", (await ReadJsonAsync(deleted)).GetRawText());
+        await AssertDeletedAsync(deleted, id, "customer");
         using var gone = await client.GetAsync($"/customers/{id}");
         await AssertErrorAsync(gone, HttpStatusCode.NotFound, "api.customer_get", "customer_not_found", "id");
         using var named = await PostJsonAsync(client, "/locations", $$"""{"customer_id":"{{id}}"}""");

@@ -143,13 +143,7 @@ public sealed class DeviceResourceTests(ApiFixture api, ITestOutputHelper output
 
         using var deleted = await client.DeleteAsync($"/devices/{id}");
 
-        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
-        var body = await ReadJsonAsync(deleted);
-        Assert.Equal(["id", "object", "live_mode", "deleted"], body.EnumerateObject().Select(p => p.Name));
-        Assert.Equal(id, body.GetProperty("id").GetString());
-        Assert.Equal("device", body.GetProperty("object").GetString());
-        Assert.True(body.GetProperty("live_mode").GetBoolean());
-        Assert.True(body.GetProperty("deleted").GetBoolean());
+        await AssertDeletedAsync(deleted, id!, "device", liveMode: true);
         using var get = await client.GetAsync($"/devices/{id}");
         await AssertErrorAsync(get, HttpStatusCode.NotFound, "api.device_get", "device_not_found", "id", liveMode: true);
         using var again = await client.DeleteAsync($"/devices/{id}");

@@ -29,7 +29,7 @@ public sealed class EventTests(ApiFixture api, ITestOutputHelper output) : ApiTe
         foreach (var e in events)
         {
             Assert.Equal(["id", "object", "live_mode", "account_id", "type", "api_version", "time_created", "data"], e.EnumerateObject().Select(p => p.Name));
-            Assert.Equal("2024-08-24", e.GetProperty("api_version").GetString());
+            Assert.Equal("2026-08-01.busbar", e.GetProperty("api_version").GetString());
             Assert.Matches("^evt_[0-9a-f]{24}$", e.GetProperty("id").GetString());
             Assert.Equal("event", e.GetProperty("object").GetString());
             Assert.False(e.GetProperty("live_mode").GetBoolean());

@@ -128,11 +128,26 @@ public abstract class ApiTest : IDisposable
         new(HttpMethod.Patch, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
 
     /// <summary>A PATCH of <paramref name="path"/> that must answer 200; its body.</summary>
+    /// <summary>A patch that must succeed: <c>200</c>, or <c>202</c> for a customer (Flatpeak's declared code).</summary>
     protected static async Task<JsonElement> PatchOkAsync(HttpClient client, string path, string json)
     {
         using var response = await client.SendAsync(Patch(path, json));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(path.StartsWith("/customers/", StringComparison.Ordinal) ? HttpStatusCode.Accepted : HttpStatusCode.OK, response.StatusCode);
         return await ReadJsonAsync(response);
+    }
+
+    /// <summary>Every successful delete answers <c>202</c> with Flatpeak's message and the object's id, kind and mode.</summary>
+    protected static async Task AssertDeletedAsync(HttpResponseMessage response, string id, string kind, bool liveMode = false)
+    {
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        var body = await ReadJsonAsync(response);
+        Assert.Equal(["message", "id", "object", "live_mode", "deleted"], body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("Accepted", body.GetProperty("message").GetString());
+        Assert.Equal(id, body.GetProperty("id").GetString());
+        Assert.Equal(kind, body.GetProperty("object").GetString());
+        Assert.Equal(liveMode, body.GetProperty("live_mode").GetBoolean());
+        Assert.True(body.GetProperty("deleted").GetBoolean());
     }
 
     protected static async Task<JsonElement> CreateDeviceAsync(HttpClient client, string body)

@@ -80,13 +80,13 @@ public sealed class LocationChangeTests(ApiFixture api, ITestOutputHelper output
         await PatchOkAsync(client, $"/locations/{id}", """{"postal_address":{"city":"Leeds"},"reference_id":"HOME-1"}""");
         await PatchOkAsync(client, $"/locations/{id}", "{}");
         using var deleted = await client.DeleteAsync($"/locations/{id}");
-        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        await AssertDeletedAsync(deleted, id, "location");
 
         var events = (await StoredEventsAsync()).Where(e => e.ObjectId == id).ToList();
         Assert.Equal(["location.create", "location.update", "location.delete"], events.Select(e => e.Type));
         Assert.Equal(patched.GetRawText(), JsonDocument.Parse(events[1].Data).RootElement.GetRawText());
         Assert.Equal(patched.GetRawText(), JsonDocument.Parse(events[2].Data).RootElement.GetRawText());
-        Assert.All(events, e => Assert.Equal("2024-08-24", e.ApiVersion));
+        Assert.All(events, e => Assert.Equal("2026-08-01.busbar", e.ApiVersion));
     }
 
     [Theory]
@@ -149,16 +149,10 @@ public sealed class LocationChangeTests(ApiFixture api, ITestOutputHelper output
         Assert.Equal(HttpStatusCode.OK, stillThere.StatusCode);
 
         using var deviceGone = await client.DeleteAsync($"/devices/{device}");
-        Assert.Equal(HttpStatusCode.OK, deviceGone.StatusCode);
+        await AssertDeletedAsync(deviceGone, device, "device");
         using var deleted = await client.DeleteAsync($"/locations/{id}");
 
-        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
-        var body = await ReadJsonAsync(deleted);
-        Assert.Equal(["id", "object", "live_mode", "deleted"], body.EnumerateObject().Select(p => p.Name));
-        Assert.Equal(id, body.GetProperty("id").GetString());
-        Assert.Equal("location", body.GetProperty("object").GetString());
-        Assert.False(body.GetProperty("live_mode").GetBoolean());
-        Assert.True(body.GetProperty("deleted").GetBoolean());
+        await AssertDeletedAsync(deleted, id, "location");
         using var gone = await client.GetAsync($"/locations/{id}");
         await AssertErrorAsync(gone, HttpStatusCode.NotFound, "api.location_get", "location_not_found", "id");
         using var again = await client.DeleteAsync($"/locations/{id}");

@@ -37,6 +37,11 @@ public sealed class ResponsesMatchTheDocumentTests(ApiFixture api, ITestOutputHe
         login.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
         var token = (await Check("GET", "/login", await anonymous.SendAsync(login))).GetProperty("bearer_token").GetString()!;
         using var client = Api.Client(token);
+        using var badTokens = new HttpRequestMessage(HttpMethod.Post, "/auth/tokens");
+        await Check("POST", "/auth/tokens", await anonymous.SendAsync(badTokens));
+        using var tokens = new HttpRequestMessage(HttpMethod.Post, "/auth/tokens");
+        tokens.Headers.Authorization = ApiFixture.BasicAuth(account.AccountId, account.TestKey);
+        await Check("POST", "/auth/tokens", await anonymous.SendAsync(tokens));
 
         await Check("POST", "/devices", await anonymous.PostAsync("/devices", Json("{}")));
         await Check("GET", "/healthz", await anonymous.GetAsync("/healthz"));

@@ -267,9 +267,9 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.Property<string>("ApiVersion")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
-                        .HasMaxLength(10)
-                        .HasColumnType("character varying(10)")
-                        .HasDefaultValue("2024-08-24")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasDefaultValue("2026-08-01.busbar")
                         .HasColumnName("api_version");
 
                     b.Property<string>("Data")
