@@ -45,11 +45,17 @@ public static class IdempotencyFilter
                 return await next(context);
             }
 
-            var key = values.ToString();
-            if (values.Count != 1 || key.Length is 0 or > MaxKeyLength || key.Any(c => c is < ' ' or > '~'))
+            if (values.Count != 1)
             {
                 return ApiErrors.BadRequest(http, "idempotency_key_invalid",
-                    $"The {Header} header must be 1 to {MaxKeyLength} printable ASCII characters.");
+                    $"The {Header} header was sent more than once; send one key per request.", Header);
+            }
+
+            var key = values.ToString();
+            if (key.Length is 0 or > MaxKeyLength || key.Any(c => c is < ' ' or > '~'))
+            {
+                return ApiErrors.BadRequest(http, "idempotency_key_invalid",
+                    $"The {Header} header must be 1 to {MaxKeyLength} printable ASCII characters.", Header);
             }
 
             var caller = Caller.From(http.User)!;

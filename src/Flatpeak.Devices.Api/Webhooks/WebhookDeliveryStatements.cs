@@ -52,7 +52,8 @@ public static class WebhookDeliveryStatements
     /// Reads, for each locked position, the next settled events of its account and mode after it (in the feed's order,
     /// so a late commit is never skipped), creates one delivery per enabled endpoint of the event's account and mode
     /// that subscribes to its type, and moves the positions; in the transaction that holds them, so a crash loses
-    /// nothing and a reread duplicates nothing. Returns the most events read for one position.
+    /// nothing and a reread duplicates nothing. Returns the most events read for one position. A delivery's
+    /// <c>time_created</c> is <c>@now</c> (the service's clock, whole seconds, as every time served) and its id carries that second.
     /// </summary>
     private const string Dispatch = $"""
         WITH position AS (
@@ -72,8 +73,8 @@ public static class WebhookDeliveryStatements
         ), created AS (
             INSERT INTO webhook_deliveries (account_id, live_mode, id, webhook_id, event_id, status, attempts, next_attempt_at, time_created)
             SELECT b.account_id, b.live_mode,
-                   'whd_' || lpad(to_hex(extract(epoch FROM now())::bigint), 8, '0') || substr(md5(random()::text || b.id || w.id), 1, 16),
-                   w.id, b.id, 'pending', 0, b.time_created + @first_delay, now()
+                   'whd_' || lpad(to_hex(extract(epoch FROM @now)::bigint), 8, '0') || substr(md5(random()::text || b.id || w.id), 1, 16),
+                   w.id, b.id, 'pending', 0, b.time_created + @first_delay, @now
             FROM batch b
             JOIN webhooks w ON w.account_id = b.account_id AND w.live_mode = b.live_mode AND w.status = 'enabled'
                 AND (w.enabled_events @> ARRAY[b.type::text] OR w.enabled_events @> ARRAY['{WebhookRules.AllEvents}'])
@@ -144,7 +145,7 @@ public static class WebhookDeliveryStatements
             StartPosition, [Parameter("account_id", accountId), Parameter("live_mode", liveMode), Parameter("webhook_id", webhookId)], cancellationToken);
 
     /// <summary>Dispatches every position no other instance holds; returns the most events read for one (a full batch: read again).</summary>
-    public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, CancellationToken cancellationToken)
+    public static async Task<int> DispatchAsync(DevicesDbContext db, int batch, TimeSpan firstDelay, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
@@ -178,6 +179,7 @@ public static class WebhookDeliveryStatements
             dispatch.Parameters.Add(Parameter("event_ids", eventIds.ToArray()));
             dispatch.Parameters.Add(Parameter("batch", batch));
             dispatch.Parameters.Add(Parameter("first_delay", firstDelay));
+            dispatch.Parameters.Add(Parameter("now", now));
             var read = (int)(await dispatch.ExecuteScalarAsync(cancellationToken))!;
             await transaction.CommitAsync(cancellationToken);
             return read;

@@ -166,7 +166,10 @@ public static class WebhookEndpoints
         return TypedResults.Ok(page.ToListResponse($"/webhooks/{id}/deliveries", WebhookDeliveryResponse.From));
     }
 
-    /// <summary>Makes the delivery due now (again pending); refused while an attempt of it is in flight.</summary>
+    /// <summary>
+    /// Makes the delivery due now (again pending); refused while an attempt of it is in flight, and once it has
+    /// succeeded (there is nothing left to deliver).
+    /// </summary>
     public static async Task<Results<Ok<WebhookDeliveryResponse>, NotFound<ApiError>, Conflict<ApiError>>> Retry(
         string id, [Microsoft.AspNetCore.Mvc.FromRoute(Name = "delivery_id")] string deliveryId, Caller caller, DevicesDbContext db, WebhookWakeUp wakeUp, HttpContext http, CancellationToken cancellationToken)
     {
@@ -174,9 +177,9 @@ public static class WebhookEndpoints
         // whose lease ran out cannot overwrite this (see WebhookDeliveryStatements.Record).
         var changed = await db.Database.ExecuteSqlAsync(
             $"""
-            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), locked_until = NULL
+            UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = date_trunc('second', now()), locked_until = NULL
             WHERE account_id = {caller.AccountId} AND live_mode = {caller.LiveMode} AND webhook_id = {id} AND id = {deliveryId}
-              AND (locked_until IS NULL OR locked_until < now())
+              AND status <> 'succeeded' AND (locked_until IS NULL OR locked_until < now())
             """,
             cancellationToken);
         var delivery = await Deliveries(db, caller, id).AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
@@ -187,7 +190,9 @@ public static class WebhookEndpoints
 
         if (changed == 0)
         {
-            return ApiErrors.Conflict(http, "webhook_delivery_in_progress", $"An attempt of '{deliveryId}' is being made; retry once it is done.");
+            return delivery.Status == "succeeded"
+                ? ApiErrors.Conflict(http, "webhook_delivery_succeeded", $"'{deliveryId}' has already been delivered; there is nothing to send again.")
+                : ApiErrors.Conflict(http, "webhook_delivery_in_progress", $"An attempt of '{deliveryId}' is being made; retry once it is done.");
         }
 
         wakeUp.Now();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Events;
@@ -171,7 +172,7 @@ public sealed partial class WebhookEngine(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
-        return await WebhookDeliveryStatements.DispatchAsync(db, DispatchBatch, _options.Schedule[0], cancellationToken);
+        return await WebhookDeliveryStatements.DispatchAsync(db, DispatchBatch, _options.Schedule[0], time.GetUtcNow().TruncateToSeconds(), cancellationToken);
     }
 
     private async Task StartDueAttemptsAsync(CancellationToken cancellationToken)
@@ -243,8 +244,8 @@ public sealed partial class WebhookEngine(
         return new(attempt, "pending", code, error, Later(attempt.Event.TimeCreated + schedule[attempt.Attempts]));
     }
 
-    /// <summary>When an attempt due at <paramref name="due"/> is made: then, or now if that has passed.</summary>
-    private DateTimeOffset Later(DateTimeOffset due) => due > time.GetUtcNow() ? due : time.GetUtcNow();
+    /// <summary>When an attempt due at <paramref name="due"/> is made: then, or now (in whole seconds) if that has passed.</summary>
+    private DateTimeOffset Later(DateTimeOffset due) => due > time.GetUtcNow() ? due : time.GetUtcNow().TruncateToSeconds();
 
     /// <summary>One POST of the event: the status code, or a short error when there was no HTTP answer.</summary>
     private async Task<(int? Code, string? Error)> SendAsync(ClaimedAttempt attempt, CancellationToken stoppingToken)

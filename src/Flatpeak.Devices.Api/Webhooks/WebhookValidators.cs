@@ -25,16 +25,34 @@ public static class WebhookRules
         Uri.TryCreate(url, UriKind.Absolute, out var uri) &&
         (uri.Scheme == Uri.UriSchemeHttps || (!liveMode && uri.Scheme == Uri.UriSchemeHttp)) &&
         uri.UserInfo.Length == 0 && uri.Host.Length > 0;
+
+    /// <summary>
+    /// Whether the URL's host can only be private: an address literal (in any of the forms a URL parser takes, such as
+    /// <c>127.1</c>, <c>2130706433</c> or <c>0x7f000001</c>) that is not public, or <c>localhost</c> (RFC 6761). A name
+    /// that resolves to a private address is refused when it is sent to: that check is the guard against DNS rebinding.
+    /// </summary>
+    public static bool NamesOnlyPrivateHosts(string url)
+    {
+        var host = new Uri(url).IdnHost.TrimEnd('.');
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && !WebhookDestinations.IsPublic(address);
+    }
 }
 
 public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebhookRequest>
 {
-    public CreateWebhookRequestValidator(IHttpContextAccessor http)
+    public CreateWebhookRequestValidator(IHttpContextAccessor http, Microsoft.Extensions.Options.IOptions<WebhookOptions> options)
     {
         RuleLevelCascadeMode = CascadeMode.Stop;
         RuleFor(r => r.Url).NotNull().WithErrorCode("url_missing").WithMessage("url is required.")
             .Must(url => WebhookRules.IsAllowedUrl(url, LiveMode(http))).WithErrorCode("url_invalid")
-            .WithMessage(_ => $"url must be an absolute {(LiveMode(http) ? "https" : "http or https")} URL of at most {WebhookRules.MaxUrlLength} characters, without user info.");
+            .WithMessage(_ => $"url must be an absolute {(LiveMode(http) ? "https" : "http or https")} URL of at most {WebhookRules.MaxUrlLength} characters, without user info.")
+            .Must(url => options.Value.AllowPrivateNetworks || !WebhookRules.NamesOnlyPrivateHosts(url!)).WithErrorCode("url_invalid")
+            .WithMessage("url names a loopback, private, link-local, unique-local, multicast or unspecified address; deliveries never go there.");
         RuleFor(r => r.EnabledEvents).NotNull().WithErrorCode("enabled_events_missing").WithMessage("enabled_events is required.")
             .Must(e => e!.Count >= 1 && e.All(t => t is not null && WebhookRules.EventChoices.Contains(t, StringComparer.Ordinal)) && e.Distinct().Count() == e.Count)
             .WithErrorCode("enabled_events_invalid")

@@ -309,11 +309,42 @@ public sealed class EdgeTests(ApiFixture api, ITestOutputHelper output) : ApiTes
     }
 
     [Theory]
+    [InlineData("9999-12-31T23:59:59-01:00")]
+    [InlineData("10000-01-01T00:00:00Z")]
+    [InlineData("1899-12-31T23:59:59Z")]
+    public async Task A_patch_to_an_install_date_outside_the_years_1900_to_9999_is_refused(string installDate)
+    {
+        var (_, client) = await SignInAsync();
+        var id = (await CreateDeviceAsync(client, Devices.CreateDeviceTests.SeedBody(await CreateLocationAsync(client)))).GetProperty("id").GetString();
+
+        using var response = await client.SendAsync(Patch($"/devices/{id}", $$$"""{"properties":{"install_date":"{{{installDate}}}"}}"""));
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_update", "install_date_invalid", "properties.install_date");
+    }
+
+    [Fact]
+    public async Task A_null_type_is_type_missing_as_the_null_of_any_required_field()
+    {
+        var (_, client) = await SignInAsync();
+        var location = await CreateLocationAsync(client);
+
+        using var response = await PostJsonAsync(client, "/devices", $$$"""{"reference_id":"R","type":null,"locations":["{{{location}}}"]}""");
+
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.device_create", "type_missing", "type");
+        await AssertNoDevicesAsync();
+    }
+
+    [Theory]
     [InlineData("0001-01-01T00:00:00Z", false)]
     [InlineData("1899-12-31T23:59:59Z", false)]
     [InlineData("1900-01-01T00:00:00Z", true)]
     [InlineData("9999-12-31T23:59:59.999999Z", true)]
     [InlineData("9999-12-31T23:59:59-01:00", false)]
+    [InlineData("10000-01-01T00:00:00Z", false)]
+    [InlineData("+10000-01-01T00:00:00Z", false)]
+    [InlineData("9999-12-31T24:00:00Z", false)]
+    [InlineData("9999-12-31T23:59:59.9999999Z", false)]
+    [InlineData("9999-12-31T23:59:59.999999-00:01", false)]
     public async Task Install_dates_outside_the_years_1900_to_9999_are_refused(string installDate, bool accepted)
     {
         var (_, client) = await SignInAsync();

@@ -12,7 +12,7 @@ public sealed partial class HttpFileTests(ApiFixture api, ITestOutputHelper outp
     public async Task Every_request_of_the_http_file_succeeds_in_order()
     {
         var account = await CreateAccountAsync();
-        var text = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "Flatpeak.Devices.http"));
+        var text = await File.ReadAllTextAsync(Path.Combine(Repository.Root, "Flatpeak.Devices.http"));
         var variables = new Dictionary<string, string>
         {
             ["baseUrl"] = "http://localhost",
@@ -80,17 +80,6 @@ public sealed partial class HttpFileTests(ApiFixture api, ITestOutputHelper outp
         }
 
         return node.GetString()!;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Flatpeak.Devices.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("The repository root was not found.");
     }
 
     [GeneratedRegex(@"^#\s*@name\s+(\w+)")]

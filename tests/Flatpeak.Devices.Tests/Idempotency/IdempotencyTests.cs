@@ -146,8 +146,23 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
 
         using var response = await SendAsync(client, "/locations", "{}", key == "256 characters" ? new string('k', 256) : key);
 
-        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.location_create", "idempotency_key_invalid");
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.location_create", "idempotency_key_invalid", "Idempotency-Key");
         Assert.Equal(0, await CountAsync(db => db.Locations));
+    }
+
+    [Fact]
+    public async Task A_key_sent_twice_in_one_request_answers_400_naming_the_header()
+    {
+        var (_, client) = await SignInAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/locations") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", ["key-1", "key-2"]);
+
+        using var response = await client.SendAsync(request);
+
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "api.location_create", "idempotency_key_invalid", "Idempotency-Key");
+        Assert.Contains("more than once", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, await CountAsync(db => db.Locations));
+        Assert.Equal(0, await CountKeysAsync());
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -183,6 +184,39 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
         Assert.Equal(0, await CountMineAsync(db => db.Webhooks));
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1/hook")]
+    [InlineData("http://localhost:8080/hook")]
+    [InlineData("http://api.localhost/hook")]
+    [InlineData("http://[::1]/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("http://10.0.0.1/hook")]
+    [InlineData("http://0.0.0.0/hook")]
+    [InlineData("http://2130706433/hook")]
+    [InlineData("http://127.1/hook")]
+    [InlineData("http://0x7f000001/hook")]
+    [InlineData("http://[::ffff:127.0.0.1]/hook")]
+    [InlineData("http://[fd00::1]/hook")]
+    [InlineData("http://224.0.0.1/hook")]
+    public async Task Destinations_that_can_only_be_private_are_refused_at_registration_unless_allowed(string url)
+    {
+        await using var strict = Api.Factory.WithWebHostBuilder(web => web.UseSetting("Webhooks:AllowPrivateNetworks", "false"));
+        var account = await CreateAccountAsync();
+        using var client = ApiFixture.Client(strict, await Api.LoginAsync(account.AccountId, account.TestKey));
+
+        using var created = await PostJsonAsync(client, "/webhooks", $$"""{"url":"{{url}}","enabled_events":["*"]}""");
+        var error = await AssertErrorAsync(created, HttpStatusCode.BadRequest, "api.webhook_create", "url_invalid", "url");
+        Assert.Contains("private", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // A name is resolved only when sending (the guard against DNS rebinding), so it registers; a patch to a private address does not.
+        var named = await CreateWebhookAsync(client, "http://hooks.example.com/hook", ["*"]);
+        using var patched = await client.SendAsync(Patch($"/webhooks/{named}", $$"""{"url":"{{url}}"}"""));
+        await AssertErrorAsync(patched, HttpStatusCode.BadRequest, "api.webhook_update", "url_invalid", "url");
+        Assert.Equal(1, await CountMineAsync(db => db.Webhooks));
+        // With AllowPrivateNetworks (as in this suite's own service) the same URL registers.
+        var (_, allowed) = await SignInAsync();
+        await CreateWebhookAsync(allowed, url, ["*"]);
+    }
+
     [Fact]
     public async Task Live_mode_takes_https_only_and_an_account_has_at_most_16_endpoints_per_mode_even_when_created_at_once()
     {
@@ -289,6 +323,7 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
             ["id", "object", "webhook_id", "event_id", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "time_created"],
             delivery.EnumerateObject().Select(p => p.Name));
         Assert.Equal("webhook_delivery", delivery.GetProperty("object").GetString());
+        AssertWholeSecondsAndIdTime(delivery);
         var attempts = receiver.To("/flaky").ToList();
         Assert.Equal(2, attempts.Count);
         var eventTime = JsonDocument.Parse(attempts[0].Body).RootElement.GetProperty("time_created").GetDateTimeOffset();
@@ -313,12 +348,22 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
         Assert.Equal(1024, failed.GetProperty("last_error").GetString()!.Length);
 
         failing = false;
-        using var retried = await client.PostAsync($"/webhooks/{webhook}/deliveries/{failed.GetProperty("id").GetString()}/retry", null);
+        var deliveryId = failed.GetProperty("id").GetString();
+        using var retried = await client.PostAsync($"/webhooks/{webhook}/deliveries/{deliveryId}/retry", null);
         Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        AssertWholeSecondsAndIdTime(await ReadJsonAsync(retried));
         var succeeded = await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "succeeded");
         Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, succeeded.GetProperty("attempts").GetInt32());
         Assert.Equal(204, succeeded.GetProperty("last_status_code").GetInt32());
         Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, receiver.To("/down").Count());
+
+        // Delivered: a retry is refused and sends nothing (a later sentinel delivery comes, and still nothing more to /down).
+        using var again = await client.PostAsync($"/webhooks/{webhook}/deliveries/{deliveryId}/retry", null);
+        await AssertErrorAsync(again, HttpStatusCode.Conflict, "api.webhook_delivery_retry", "webhook_delivery_succeeded", "id");
+        await SentinelDeliveredAsync(receiver);
+        Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, receiver.To("/down").Count());
+        using var listed = await client.GetAsync($"/webhooks/{webhook}/deliveries");
+        Assert.Equal("succeeded", (await ReadJsonAsync(listed)).GetProperty("data")[0].GetProperty("status").GetString());
         using var unknown = await client.PostAsync($"/webhooks/{webhook}/deliveries/whd_000000000000000000000000/retry", null);
         await AssertErrorAsync(unknown, HttpStatusCode.NotFound, "api.webhook_delivery_retry", "webhook_delivery_not_found", "id");
     }
@@ -350,7 +395,14 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
         await using var receiver = await Receiver.StartAsync();
         await using var strict = await IsolatedAsync(("Webhooks:AllowPrivateNetworks", "false"));
         using var client = await strict.ClientAsync();
-        var webhook = await CreateWebhookAsync(client, receiver.Url("/private"), ["location.create"]);
+        // Registration refuses an address literal, so the endpoint names a host; then its URL is moved to a private
+        // address in the database, as a name that resolves there would be (DNS rebinding), or a row from before the check.
+        var webhook = await CreateWebhookAsync(client, "http://hooks.example.com/private", ["location.create"]);
+        await using (var scope = strict.Factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Flatpeak.Devices.Api.Data.DevicesDbContext>();
+            Assert.Equal(1, await db.Webhooks.Where(w => w.Id == webhook).ExecuteUpdateAsync(u => u.SetProperty(w => w.Url, receiver.Url("/private"))));
+        }
 
         await CreateLocationAsync(client);
 
@@ -457,6 +509,23 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
         Assert.Contains(("webhook.attempts", (object?)"rejected"), measured);
         Assert.Contains(("webhook.attempts", (object?)"succeeded"), measured);
         Assert.Contains(("webhook.delivery.lag", (object?)true), measured);
+    }
+
+    /// <summary>A delivery's times are whole seconds in UTC, like every time served, and its id carries the second it was created.</summary>
+    private static void AssertWholeSecondsAndIdTime(JsonElement delivery)
+    {
+        foreach (var field in new[] { "time_created", "next_attempt_at" })
+        {
+            if (delivery.GetProperty(field).ValueKind == JsonValueKind.String)
+            {
+                var time = delivery.GetProperty(field).GetDateTimeOffset();
+                Assert.Equal(TimeSpan.Zero, time.Offset);
+                Assert.Equal(0, time.Ticks % TimeSpan.TicksPerSecond);
+            }
+        }
+
+        var idSeconds = Convert.ToInt64(delivery.GetProperty("id").GetString()!.Substring("whd_".Length, 8), 16);
+        Assert.Equal(delivery.GetProperty("time_created").GetDateTimeOffset().ToUnixTimeSeconds(), idSeconds);
     }
 
     /// <summary>
