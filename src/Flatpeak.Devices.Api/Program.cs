@@ -12,42 +12,45 @@ using Flatpeak.Devices.Api.Locations;
 using Flatpeak.Devices.Api.OpenApi;
 using Flatpeak.Devices.Api.Webhooks;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddOperatorCommands(args);
-builder.AddApiAuthentication();
-builder.AddHttpLimits();
-builder.AddTelemetry();
-builder.Services
-    .AddServiceBasics()
-    .AddApiJson()
-    .AddApiErrors()
-    .AddApiRateLimiting(builder.Configuration)
-    .AddDevicesData(builder.Configuration)
-    .AddApiDocumentation()
-    .AddCustomers()
-    .AddLocations()
-    .AddDevices()
-    .AddEvents()
-    .AddWebhooks(builder.Configuration);
-
-var app = builder.Build();
-app.UseResponseHeaders();
-app.UseApiErrors();
-app.UseApiVersions();
-app.UseHeadAsGet();
-app.UseRouting();
-app.UseApiDocumentation();
-app.UseAuthentication();
-app.UseRateLimiter();
-app.UseAuthorization();
-app.UseRequestBodyLimit();
-app.UseRequestBudget();
-app.MapHealth();
-app.MapLogin();
-app.MapCustomers();
-app.MapLocations();
-app.MapDevices();
-app.MapEvents();
-app.MapWebhooks();
-
-return await app.RunServiceOrCommandAsync(args);
+return await ServiceHost.RunAsync(
+    args,
+    builder =>
+    {
+        builder.AddOperatorCommands(args);
+        builder.AddApiAuthentication();
+        builder.AddHttpLimits();
+        builder.AddTelemetry();
+        builder.Services
+            .AddServiceBasics()
+            .AddApiJson()
+            .AddApiErrors()
+            .AddApiRateLimiting(builder.Configuration)
+            .AddDevicesData(builder.Configuration)
+            .AddApiDocumentation()
+            .AddCustomers()
+            .AddLocations()
+            .AddDevices()
+            .AddEvents()
+            .AddWebhooks(builder.Configuration);
+    },
+    app =>
+    {
+        app.UseResponseHeaders();
+        app.UseApiErrors();
+        app.UseApiVersions();
+        app.UseHeadAsGet();
+        app.UseRouting();
+        app.UseApiDocumentation();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.UseRequestBodyLimit();
+        app.UseRequestBudget();
+        app.MapHealth();
+        app.MapLogin();
+        app.MapCustomers();
+        app.MapLocations();
+        app.MapDevices();
+        app.MapEvents();
+        app.MapWebhooks();
+    });

@@ -9,11 +9,14 @@ public sealed class LoginThrottleOptions
     public const string Section = "Login";
 
     /// <summary>Failed logins for one account id within the window before that account id gets 429.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, int.MaxValue)]
     public int MaxFailuresPerAccount { get; set; } = 10;
 
     /// <summary>Failed logins from one client address within the window before that address gets 429.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, int.MaxValue)]
     public int MaxFailuresPerAddress { get; set; } = 30;
 
+    [System.ComponentModel.DataAnnotations.Range(1, 86_400)]
     public int WindowSeconds { get; set; } = 60;
 }
 

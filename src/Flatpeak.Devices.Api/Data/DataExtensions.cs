@@ -1,5 +1,6 @@
 using Flatpeak.Devices.Api.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -21,12 +22,24 @@ public static class DataExtensions
         return services;
     }
 
+    /// <summary>
+    /// EF Core's own reports of a failed connection, command, query or save are lowered to Debug: every such failure
+    /// also reaches the code that made the call as an exception, and is reported once where it is handled (an
+    /// expected 503 as one warning line, anything else as a 500 with its stack, a failed start as one line on stderr).
+    /// </summary>
     internal static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options
             .UseNpgsql(connectionString, npgsql => npgsql.EnableRetryOnFailure(
                 maxRetryCount: 2, maxRetryDelay: TimeSpan.FromMilliseconds(500), errorCodesToAdd: null))
             .UseSnakeCaseNamingConvention()
-            .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking);
+            .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)
+            .ConfigureWarnings(w => w.Log(
+                (RelationalEventId.ConnectionError, LogLevel.Debug),
+                (RelationalEventId.CommandError, LogLevel.Debug),
+                (RelationalEventId.TransactionError, LogLevel.Debug),
+                (CoreEventId.QueryIterationFailed, LogLevel.Debug),
+                (CoreEventId.SaveChangesFailed, LogLevel.Debug),
+                (CoreEventId.ExecutionStrategyRetrying, LogLevel.Debug)));
 
     /// <summary>
     /// Unless the connection string says otherwise: wait at most 3 s for a connection (opening one, or a free one
@@ -143,5 +156,6 @@ public sealed class DatabaseOptions
     public bool MigrateOnStartup { get; set; } = true;
 
     /// <summary>The time a request may spend in all, across database attempts and retries, before it is answered 503.</summary>
+    [System.ComponentModel.DataAnnotations.Range(0.1, 3_600)]
     public double RequestBudgetSeconds { get; set; } = 5;
 }

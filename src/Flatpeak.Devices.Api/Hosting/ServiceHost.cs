@@ -13,18 +13,36 @@ public static class ServiceHost
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ObjectIds>();
         services.AddRequestIds();
+        // The timestamp format is shared by the console formatters; the JSON one writes it as a field of its own, the
+        // simple one glues it to the level ("…470Zwarn:") unless it ends with a space.
+        services.PostConfigure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(
+            o => o.TimestampFormat = o.TimestampFormat is { Length: > 0 } format && !format.EndsWith(' ') ? format + " " : o.TimestampFormat);
         services.AddHostedService<MigrateOnStartup>();
         services.AddSingleton<Idempotency.IdempotencyKeyPruner>();
         services.AddHostedService(sp => sp.GetRequiredService<Idempotency.IdempotencyKeyPruner>());
         return services;
     }
 
-    /// <summary>Runs an operator command when the arguments name one, otherwise serves HTTP until stopped.</summary>
-    /// <summary>A configuration error ends the process with one line on stderr and exit code 1, not a stack trace.</summary>
-    public static async Task<int> RunServiceOrCommandAsync(this WebApplication app, string[] args)
+    /// <summary>
+    /// The whole life of the process: the command line (<c>--help</c>, usage errors), the configuration check, the
+    /// services and the pipeline, then an operator command or the HTTP service until stopped. What an operator can
+    /// fix (configuration, a database out of reach at start) ends the process with one line on stderr and exit code 1,
+    /// not a stack trace.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Action<WebApplicationBuilder> addServices, Action<WebApplication> usePipeline)
     {
+        if (CommandLine.Handle(args, Console.Out, Console.Error) is { } exit)
+        {
+            return exit;
+        }
+
         try
         {
+            var builder = WebApplication.CreateBuilder(args);
+            ConfigurationCheck.ThrowIfInvalid(builder.Configuration);
+            addServices(builder);
+            var app = builder.Build();
+            usePipeline(app);
             if (OperatorCommands.IsInvocation(args))
             {
                 return await OperatorCommands.RunAsync(app.Services, args, Console.Out, Console.Error);
@@ -32,14 +50,44 @@ public static class ServiceHost
 
             // Checked before the host starts, which would otherwise log the failure with its stack trace.
             app.Services.GetService<IStartupValidator>()?.Validate();
+            if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
+            {
+                // Here rather than only in the host's start: a database out of reach is then one line, not the host's stack trace.
+                await app.Services.MigrateDatabaseAsync();
+            }
+
             await app.RunAsync();
             return 0;
+        }
+        catch (ConfigurationException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 1;
         }
         catch (OptionsValidationException e)
         {
             await Console.Error.WriteLineAsync("Configuration error: " + string.Join(" ", e.Failures));
             return 1;
         }
+        catch (Exception e) when (DatabaseError(e) is { } database)
+        {
+            await Console.Error.WriteLineAsync($"Database error: {database.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+    }
+
+    /// <summary>The database's own failure inside <paramref name="exception"/> (unreachable, refused, wrong password), if it is one.</summary>
+    private static Npgsql.NpgsqlException? DatabaseError(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.NpgsqlException npgsql)
+            {
+                return npgsql;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Applies pending migrations before the server takes requests (hosted services start first).</summary>

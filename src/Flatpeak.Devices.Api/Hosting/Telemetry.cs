@@ -12,12 +12,15 @@ public sealed class TelemetryOptions
     public const string Section = "OpenTelemetry";
 
     /// <summary>Where an OTLP collector listens, e.g. <c>http://otel-collector:4317</c> (gRPC) or <c>:4318</c> (HTTP).</summary>
+    [System.ComponentModel.DataAnnotations.Url]
     public string? OtlpEndpoint { get; set; }
 
     /// <summary><c>grpc</c> or <c>http/protobuf</c>.</summary>
+    [System.ComponentModel.DataAnnotations.AllowedValues("grpc", "http/protobuf")]
     public string Protocol { get; set; } = "grpc";
 
     /// <summary>How often metrics and batches of spans are sent.</summary>
+    [System.ComponentModel.DataAnnotations.Range(100, 3_600_000)]
     public int ExportIntervalMilliseconds { get; set; } = 10_000;
 
     public string ServiceName { get; set; } = "flatpeak-devices";

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Flatpeak.Devices.Api.Webhooks;
 
 /// <summary>Configuration section <c>Webhooks</c>.</summary>
@@ -16,14 +18,18 @@ public sealed class WebhookOptions
     public bool AllowPrivateNetworks { get; set; }
 
     /// <summary>How long a receiver has to answer a 2xx.</summary>
+    [Range(0.1, 600)]
     public double TimeoutSeconds { get; set; } = 10;
 
     /// <summary>Attempts in flight at once in this instance, in total and per endpoint.</summary>
+    [Range(1, 10_000)]
     public int MaxConcurrentAttempts { get; set; } = 32;
 
+    [Range(1, 10_000)]
     public int MaxConcurrentAttemptsPerEndpoint { get; set; } = 16;
 
     /// <summary>How often the feed and the queue are read when nothing wakes them sooner.</summary>
+    [Range(0.01, 3_600)]
     public double PollSeconds { get; set; } = 0.2;
 
     /// <summary>The signing keys: every one is published in <c>GET /jwks.json</c>; <see cref="ActiveSigningKey"/> signs.</summary>

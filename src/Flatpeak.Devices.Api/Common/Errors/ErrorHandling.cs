@@ -10,7 +10,7 @@ namespace Flatpeak.Devices.Api.Common;
 /// Turns every failure that does not come from a handler (unreadable bodies, wrong content types,
 /// unmatched routes, unhandled exceptions) into the API's error object.
 /// </summary>
-public static class ErrorHandling
+public static partial class ErrorHandling
 {
     public static IServiceCollection AddApiErrors(this IServiceCollection services)
     {
@@ -20,8 +20,9 @@ public static class ErrorHandling
         services.AddExceptionHandler(o =>
         {
             o.ExceptionHandler = WriteExceptionAsync;
-            // A body the client got wrong is the client's fault, not an error of ours to log with a stack trace.
-            o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException;
+            // A body the client got wrong is the client's fault, and a database that is down or behind is expected:
+            // neither is an error of ours to log with a stack trace (the second is one warning line, below).
+            o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException || DatabaseUnavailable(c.Exception) || SchemaOutdated(c.Exception);
         });
         return services;
     }
@@ -96,6 +97,23 @@ public static class ErrorHandling
         return false;
     }
 
+    /// <summary>
+    /// The database's schema is behind this version of the service (migrations pending): a table or column it uses is
+    /// not there yet. Answered as <c>/readyz</c> answers it.
+    /// </summary>
+    public static bool SchemaOutdated(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.UndefinedColumn })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The exception handler's response: client faults by their kind, anything else a 500 that tells nothing of our internals.</summary>
     private static async Task WriteExceptionAsync(HttpContext http)
     {
@@ -117,9 +135,16 @@ public static class ErrorHandling
                 await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid", "The request body must be a JSON object.");
                 break;
             case var error when DatabaseUnavailable(error):
+                WarnExpected503(http, "database_unavailable", error!);
                 http.Response.Headers.RetryAfter = RetryAfterSeconds;
                 await ApiErrors.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable",
                     $"The service cannot reach its database just now. Nothing was changed; retry in {RetryAfterSeconds} seconds.");
+                break;
+            case var error when SchemaOutdated(error):
+                WarnExpected503(http, "schema_outdated", error!);
+                http.Response.Headers.RetryAfter = RetryAfterSeconds;
+                await ApiErrors.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "schema_outdated",
+                    "The database schema is behind this version of the service (migrations pending); retry once they are applied.");
                 break;
             default:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, "internal_error",
@@ -127,4 +152,13 @@ public static class ErrorHandling
                 break;
         }
     }
+
+    /// <summary>An expected 503 (the database down, behind or too slow): one warning line with the request id, no stack trace.</summary>
+    public static void WarnExpected503(HttpContext http, string code, Exception error) =>
+        LogExpected503(
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ErrorHandling).FullName!),
+            code, http.TraceIdentifier, error.GetType().Name, error.Message.ReplaceLineEndings(" "));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 {Code} to request {RequestId}: {Exception}: {Reason}")]
+    private static partial void LogExpected503(ILogger logger, string code, string requestId, string exception, string reason);
 }

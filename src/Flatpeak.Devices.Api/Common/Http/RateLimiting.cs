@@ -12,11 +12,14 @@ public sealed class RateLimitingOptions
     public const string Section = "RateLimiting";
 
     /// <summary>Requests a caller may send at once (the bucket's size).</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, int.MaxValue)]
     public int TokenLimit { get; set; } = 200;
 
     /// <summary>Requests added back to the bucket every period.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, int.MaxValue)]
     public int TokensPerPeriod { get; set; } = 100;
 
+    [System.ComponentModel.DataAnnotations.Range(0.001, 86_400)]
     public double PeriodSeconds { get; set; } = 1;
 }
 

@@ -28,6 +28,7 @@ public static class RequestBudget
             catch (Exception e) when (spent.IsCancellationRequested && !client.IsCancellationRequested && !http.Response.HasStarted && Cancelled(e))
             {
                 http.RequestAborted = client;
+                ErrorHandling.WarnExpected503(http, "database_timeout", e);
                 http.Response.Clear();
                 http.Response.Headers.RetryAfter = ErrorHandling.RetryAfterSeconds;
                 await ApiErrors.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "database_timeout",
