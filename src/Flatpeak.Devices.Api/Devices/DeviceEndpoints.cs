@@ -22,7 +22,10 @@ public static class DeviceEndpoints
     public static IEndpointRouteBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
         var devices = routes.MapObjectRoutes<CreateDeviceRequest, DeviceListQuery>("device", "/devices", "Devices", Create, List, Get, Update, Delete);
-        devices.Create.WithDescription("Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations.");
+        devices.Create.WithDescription(
+            "Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations. " +
+            "Create a location first (POST /locations) and put its id in locations: the example's location id is not one of yours, " +
+            "so sending the example as it is answers 400 location_not_found.");
         devices.Update.WithDescription("A JSON merge patch: changes only the fields sent; null clears an optional field.");
         return routes;
     }

@@ -20,7 +20,7 @@ public static class CommandLine
           keys revoke --account ACCOUNT_ID --key API_KEY
 
         exit codes: 0 stopped normally or command done; 1 configuration or database error at start,
-        or a command failed; 2 usage error. The configuration reference is docs/operations.md.
+        or a command failed; 2 usage error. The configuration keys are listed in the README.
         """;
 
     /// <summary>

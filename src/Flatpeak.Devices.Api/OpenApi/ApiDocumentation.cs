@@ -7,13 +7,14 @@ using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Locations;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
-using Microsoft.OpenApi.Any;
-using Microsoft.OpenApi.Models;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace Flatpeak.Devices.Api.OpenApi;
 
-/// <summary>The OpenAPI document at <c>/swagger/v1/swagger.json</c> and Swagger UI at <c>/swagger</c>.</summary>
+/// <summary>The OpenAPI 3.1 document at <c>/swagger/v1/swagger.json</c> and Swagger UI at <c>/swagger</c>.</summary>
 public static class ApiDocumentation
 {
     public const string BearerScheme = "bearer";
@@ -59,7 +60,7 @@ public static class ApiDocumentation
             swagger.OperationFilter<MergePatchBodies>();
             swagger.OperationFilter<ResponseHeaders>();
             // A merge patch arrives as raw JSON; MergePatchBodies documents its real schema.
-            swagger.MapType<System.Text.Json.JsonElement>(() => new OpenApiSchema { Type = "object" });
+            swagger.MapType<System.Text.Json.JsonElement>(() => new OpenApiSchema { Type = JsonSchemaType.Object });
             swagger.SchemaFilter<WireSchemas>();
             swagger.ParameterFilter<ListParameters>();
         });
@@ -83,7 +84,7 @@ public static class ApiDocumentation
                 http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
                 return next(http);
             });
-            swagger.UseSwagger();
+            swagger.UseSwagger(document => document.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1);
             swagger.UseSwaggerUI(ui =>
             {
                 ui.SwaggerEndpoint("/swagger/v1/swagger.json", "Flatpeak Devices API v1");
@@ -115,10 +116,8 @@ public static class ApiDocumentation
                 return;
             }
 
-            operation.Security.Add(new OpenApiSecurityRequirement
-            {
-                [new OpenApiSecurityScheme { Reference = new OpenApiReference { Type = ReferenceType.SecurityScheme, Id = scheme } }] = [],
-            });
+            operation.Security ??= [];
+            operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, context.Document)] = [] });
         }
     }
 
@@ -128,6 +127,7 @@ public static class ApiDocumentation
         {
             if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<Idempotency.IdempotencyFilter.IdempotentEndpoint>().Any())
             {
+                operation.Parameters ??= [];
                 operation.Parameters.Add(new OpenApiParameter
                 {
                     Name = Idempotency.IdempotencyFilter.Header,
@@ -135,7 +135,7 @@ public static class ApiDocumentation
                     Required = false,
                     Description = "Makes a retry safe: the same key and body within 24 hours replays the first response " +
                         "(with Idempotent-Replayed: true) and creates nothing. Another body with the same key: 422; while the first runs: 409.",
-                    Schema = new OpenApiSchema { Type = "string", MinLength = 1, MaxLength = Idempotency.IdempotencyFilter.MaxKeyLength },
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = Idempotency.IdempotencyFilter.MaxKeyLength },
                 });
             }
         }
@@ -147,7 +147,7 @@ public static class ApiDocumentation
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
             var idempotent = context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<Idempotency.IdempotencyFilter.IdempotentEndpoint>().Any();
-            foreach (var (status, response) in operation.Responses)
+            foreach (var (status, response) in operation.Responses ?? [])
             {
                 Add(response, Common.RequestIds.Header, "The request's id (req_…); error objects repeat it as request_id.");
                 Add(response, Common.ApiVersions.Header, $"The API version served: {Common.ApiVersions.Served}.");
@@ -157,7 +157,7 @@ public static class ApiDocumentation
                         Add(response, "Location", "The path of the object created.");
                         break;
                     case "429" or "503":
-                        Add(response, "Retry-After", "Seconds to wait before trying again.", "integer");
+                        Add(response, "Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer);
                         break;
                 }
 
@@ -168,8 +168,12 @@ public static class ApiDocumentation
             }
         }
 
-        private static void Add(OpenApiResponse response, string name, string description, string type = "string") =>
-            response.Headers[name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = type } };
+        private static void Add(IOpenApiResponse response, string name, string description, JsonSchemaType type = JsonSchemaType.String)
+        {
+            var writable = (OpenApiResponse)response;
+            writable.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            writable.Headers[name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = type } };
+        }
     }
 
     /// <summary>
@@ -186,27 +190,23 @@ public static class ApiDocumentation
                 return;
             }
 
-            var create = context.SchemaGenerator.GenerateSchema(patchOf.RequestType, context.SchemaRepository);
+            var create = (OpenApiSchemaReference)context.SchemaGenerator.GenerateSchema(patchOf.RequestType, context.SchemaRepository);
             var name = "Update" + patchOf.RequestType.Name["Create".Length..];
             if (!context.SchemaRepository.Schemas.ContainsKey(name))
             {
-                context.SchemaRepository.Schemas[name] = new OpenApiSchema(context.SchemaRepository.Schemas[create.Reference.Id])
-                {
-                    Required = new HashSet<string>(),
-                    Description = "A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, " +
-                        "and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.",
-                };
+                var patch = (OpenApiSchema)context.SchemaRepository.Schemas[create.Reference.Id!].CreateShallowCopy();
+                patch.Required = new HashSet<string>();
+                patch.Description = "A JSON merge patch (RFC 7396): only the fields sent change, null clears an optional field, " +
+                    "and objects merge field by field. The result must satisfy the rules of a create; required fields cannot be cleared.";
+                context.SchemaRepository.Schemas[name] = patch;
             }
 
             operation.RequestBody = new OpenApiRequestBody
             {
                 Required = true,
-                Content =
+                Content = new Dictionary<string, IOpenApiMediaType>
                 {
-                    ["application/json"] = new OpenApiMediaType
-                    {
-                        Schema = new OpenApiSchema { Reference = new OpenApiReference { Type = ReferenceType.Schema, Id = name } },
-                    },
+                    ["application/json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference(name, context.Document) },
                 },
             };
         }
@@ -215,12 +215,17 @@ public static class ApiDocumentation
     /// <summary>The list parameters arrive as text (so that a bad one gets our error object); document what they must be.</summary>
     private sealed class ListParameters : IParameterFilter
     {
-        public void Apply(OpenApiParameter parameter, ParameterFilterContext context)
+        public void Apply(IOpenApiParameter described, ParameterFilterContext context)
         {
+            var parameter = (OpenApiParameter)described;
+            var schema = parameter.Schema as OpenApiSchema;
             switch (parameter.Name)
             {
                 case "limit":
-                    parameter.Schema = new OpenApiSchema { Type = "integer", Format = "int32", Minimum = 1, Maximum = Paging.MaxLimit, Default = new OpenApiInteger(Paging.DefaultLimit) };
+                    parameter.Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = Number(Paging.MaxLimit), Default = JsonValue.Create(Paging.DefaultLimit),
+                    };
                     parameter.Description = $"How many objects to return, 1 to {Paging.MaxLimit}.";
                     break;
                 case "starting_after":
@@ -230,26 +235,26 @@ public static class ApiDocumentation
                     parameter.Description = "An object id: return the objects created after it (the previous page). Not with starting_after.";
                     break;
                 case "location_id":
-                    parameter.Schema.Pattern = IdPattern(ObjectIds.Location);
+                    schema!.Pattern = IdPattern(ObjectIds.Location);
                     parameter.Description = "Only devices at this location.";
                     break;
                 case "reference_id":
-                    parameter.Schema.MinLength = 1;
-                    parameter.Schema.MaxLength = FieldRules.MaxTextLength;
+                    schema!.MinLength = 1;
+                    schema.MaxLength = FieldRules.MaxTextLength;
                     parameter.Description = "Only objects with this reference_id.";
                     break;
                 case "customer_id":
-                    parameter.Schema.Pattern = IdPattern(ObjectIds.Customer);
+                    schema!.Pattern = IdPattern(ObjectIds.Customer);
                     parameter.Description = "Only locations of this customer.";
                     break;
                 case "type" or "event_type" when context.ParameterInfo?.Member.DeclaringType == typeof(EventListQuery):
-                    parameter.Schema.Enum = [.. EventTypes.All.Select(t => (IOpenApiAny)new OpenApiString(t))];
+                    schema!.Enum = Values(EventTypes.All);
                     parameter.Description = parameter.Name == "type"
                         ? "Only events of this type."
                         : "Flatpeak's name for the type filter; send one of type and event_type.";
                     break;
                 case "object_id":
-                    parameter.Schema.Pattern = "^(" + string.Join('|', EventTypes.ObjectPrefixes) + ")_[0-9a-f]{24}$";
+                    schema!.Pattern = "^(" + string.Join('|', EventTypes.ObjectPrefixes) + ")_[0-9a-f]{24}$";
                     parameter.Description = $"Only events about this object (an id of a {string.Join(", ", EventTypes.ObjectNames)}).";
                     break;
             }
@@ -258,37 +263,53 @@ public static class ApiDocumentation
 
     private static string IdPattern(string prefix) => $"^{prefix}_[0-9a-f]{{24}}$";
 
+    private static string Number(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static List<JsonNode> Values(IEnumerable<string> values) => [.. values.Select(v => (JsonNode)JsonValue.Create(v))];
+
     /// <summary>What the validators enforce, stated in the schemas, so that the document tells a client the same rules.</summary>
     private sealed class WireSchemas : ISchemaFilter
     {
-        public void Apply(OpenApiSchema schema, SchemaFilterContext context)
+        public void Apply(IOpenApiSchema described, SchemaFilterContext context)
         {
-            var properties = schema.Properties;
+            if (described is not OpenApiSchema { Properties: { } properties } schema)
+            {
+                return;
+            }
+
+            OpenApiSchema P(string name) => (OpenApiSchema)properties[name];
             NullableReferences(schema, context.Type);
+            if (context.Type.Name.Contains("Response", StringComparison.Ordinal) || context.Type == typeof(ApiError) || context.Type == typeof(Webhooks.JsonWebKeySet))
+            {
+                // An answer always carries every field (null when it has no value).
+                schema.Required = new SortedSet<string>(properties.Keys);
+            }
+
             if (context.Type == typeof(CreateDeviceRequest))
             {
                 schema.Required = new SortedSet<string>(DeviceLimits.Required);
-                Text(properties["reference_id"], nullable: false);
-                Enum(properties["type"], DeviceTypes.All, nullable: false);
-                LocationIds(properties["locations"]);
-                Text(properties["manufacturer"]);
-                Text(properties["model_code"]);
-                Text(properties["model_name"]);
+                Text(P("reference_id"), nullable: false);
+                Enum(P("type"), DeviceTypes.All, nullable: false);
+                LocationIds(P("locations"));
+                Text(P("manufacturer"));
+                Text(P("model_code"));
+                Text(P("model_name"));
             }
             else if (context.Type == typeof(DeviceProperties))
             {
-                Range(properties["power_rating_import_kwh"], DeviceLimits.PowerRatingImportKwh);
-                Range(properties["capacity_kwh"], DeviceLimits.CapacityKwh);
-                Range(properties["power_rating_export_kwh"], DeviceLimits.PowerRatingExportKwh);
-                Range(properties["pv_azimuth"], DeviceLimits.PvAzimuth);
-                Range(properties["pv_tilt"], DeviceLimits.PvTilt);
+                Range(P("power_rating_import_kwh"), DeviceLimits.PowerRatingImportKwh);
+                Range(P("capacity_kwh"), DeviceLimits.CapacityKwh);
+                Range(P("power_rating_export_kwh"), DeviceLimits.PowerRatingExportKwh);
+                Range(P("pv_azimuth"), DeviceLimits.PvAzimuth);
+                Range(P("pv_tilt"), DeviceLimits.PvTilt);
             }
             else if (context.Type == typeof(EventResponse))
             {
-                Enum(properties["object"], ["event"], nullable: false);
-                Enum(properties["type"], EventTypes.All, nullable: false);
-                properties["id"].Pattern = IdPattern(ObjectIds.Event);
-                Enum(properties["api_version"], [Common.ApiVersions.Served], nullable: false);
+                Enum(P("object"), ["event"], nullable: false);
+                Enum(P("type"), EventTypes.All, nullable: false);
+                P("id").Pattern = IdPattern(ObjectIds.Event);
+                P("api_version").Description = $"The API version the event was written under: {Common.ApiVersions.Served} (earlier events may carry {Common.ApiVersions.Alias}).";
+                Enum(P("api_version"), [Common.ApiVersions.Served, Common.ApiVersions.Alias], nullable: false);
                 properties["data"] = new OpenApiSchema
                 {
                     Description = "The object the event is about, as stored right after the change (for a delete, as it was just before).",
@@ -302,105 +323,102 @@ public static class ApiDocumentation
             }
             else if (context.Type == typeof(DeviceResponse))
             {
-                Enum(properties["object"], ["device"], nullable: false);
-                Enum(properties["type"], DeviceTypes.All, nullable: false);
-                properties["id"].Pattern = IdPattern(ObjectIds.Device);
-                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
-                properties["locations"].Items.Pattern = IdPattern(ObjectIds.Location);
+                Enum(P("object"), ["device"], nullable: false);
+                Enum(P("type"), DeviceTypes.All, nullable: false);
+                P("id").Pattern = IdPattern(ObjectIds.Device);
+                P("account_id").Pattern = IdPattern(ObjectIds.Account);
+                ((OpenApiSchema)P("locations").Items!).Pattern = IdPattern(ObjectIds.Location);
             }
             else if (context.Type == typeof(CreateLocationRequest))
             {
-                Text(properties["reference_id"]);
-                properties["customer_id"].Nullable = true;
-                properties["customer_id"].Pattern = IdPattern(ObjectIds.Customer);
-                properties["customer_id"].Description = "A customer of the same account and mode.";
+                Text(P("reference_id"));
+                Nullable(P("customer_id"), true);
+                P("customer_id").Pattern = IdPattern(ObjectIds.Customer);
+                P("customer_id").Description = "A customer of the same account and mode.";
             }
             else if (context.Type == typeof(PostalAddress))
             {
-                foreach (var (name, property) in properties)
+                foreach (var name in properties.Keys)
                 {
-                    Text(property);
+                    Text(P(name));
                 }
 
-                properties["country_code"].Pattern = "^[A-Z]{2}$";
-                properties["country_code"].Description = "ISO 3166-1 alpha-2 country code.";
+                P("country_code").Pattern = "^[A-Z]{2}$";
+                P("country_code").Description = "ISO 3166-1 alpha-2 country code.";
             }
             else if (context.Type == typeof(LocationResponse))
             {
-                Enum(properties["object"], ["location"], nullable: false);
-                properties["id"].Pattern = IdPattern(ObjectIds.Location);
-                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
-                properties["customer_id"].Pattern = IdPattern(ObjectIds.Customer);
-                EmbeddedIds(properties["devices"], ObjectIds.Device, "devices that reference the location", "GET /devices?location_id=…");
+                Enum(P("object"), ["location"], nullable: false);
+                P("id").Pattern = IdPattern(ObjectIds.Location);
+                P("account_id").Pattern = IdPattern(ObjectIds.Account);
+                P("customer_id").Pattern = IdPattern(ObjectIds.Customer);
+                EmbeddedIds(P("devices"), ObjectIds.Device, "devices that reference the location", "GET /devices?location_id=…");
             }
             else if (context.Type == typeof(Customers.CreateCustomerRequest))
             {
-                Text(properties["reference_id"]);
+                Text(P("reference_id"));
             }
             else if (context.Type == typeof(Customers.CustomerResponse))
             {
-                Enum(properties["object"], ["customer"], nullable: false);
-                properties["id"].Pattern = IdPattern(ObjectIds.Customer);
-                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
-                EmbeddedIds(properties["locations"], ObjectIds.Location, "locations of the customer", "GET /locations?customer_id=…");
+                Enum(P("object"), ["customer"], nullable: false);
+                P("id").Pattern = IdPattern(ObjectIds.Customer);
+                P("account_id").Pattern = IdPattern(ObjectIds.Account);
+                EmbeddedIds(P("locations"), ObjectIds.Location, "locations of the customer", "GET /locations?customer_id=…");
             }
             else if (context.Type == typeof(Webhooks.CreateWebhookRequest))
             {
                 schema.Required = new SortedSet<string>(["url", "enabled_events"]);
-                WebhookUrl(properties["url"]);
-                WebhookEvents(properties["enabled_events"]);
-                Text(properties["description"]);
-                Enum(properties["status"], Webhooks.WebhookRules.Statuses, nullable: true);
-                properties["status"].Description = $"Default {Webhooks.WebhookRules.Enabled}.";
+                WebhookUrl(P("url"));
+                WebhookEvents(P("enabled_events"));
+                Text(P("description"));
+                Enum(P("status"), Webhooks.WebhookRules.Statuses, nullable: true);
+                P("status").Description = $"Default {Webhooks.WebhookRules.Enabled}.";
             }
             else if (context.Type == typeof(Webhooks.WebhookResponse))
             {
-                Enum(properties["object"], ["webhook"], nullable: false);
-                properties["id"].Pattern = IdPattern(ObjectIds.Webhook);
-                properties["account_id"].Pattern = IdPattern(ObjectIds.Account);
-                WebhookUrl(properties["url"]);
-                properties["url"].Nullable = false;
-                WebhookEvents(properties["enabled_events"]);
-                Enum(properties["status"], Webhooks.WebhookRules.Statuses, nullable: false);
+                Enum(P("object"), ["webhook"], nullable: false);
+                P("id").Pattern = IdPattern(ObjectIds.Webhook);
+                P("account_id").Pattern = IdPattern(ObjectIds.Account);
+                WebhookUrl(P("url"));
+                Nullable(P("url"), false);
+                WebhookEvents(P("enabled_events"));
+                Enum(P("status"), Webhooks.WebhookRules.Statuses, nullable: false);
             }
             else if (context.Type == typeof(Webhooks.WebhookDeliveryResponse))
             {
-                Enum(properties["object"], ["webhook_delivery"], nullable: false);
-                properties["id"].Pattern = IdPattern(ObjectIds.WebhookDelivery);
-                properties["webhook_id"].Pattern = IdPattern(ObjectIds.Webhook);
-                properties["event_id"].Pattern = IdPattern(ObjectIds.Event);
-                Enum(properties["status"], ["pending", "succeeded", "failed"], nullable: false);
-                properties["last_error"].MaxLength = Webhooks.WebhookRules.MaxErrorLength;
+                Enum(P("object"), ["webhook_delivery"], nullable: false);
+                P("id").Pattern = IdPattern(ObjectIds.WebhookDelivery);
+                P("webhook_id").Pattern = IdPattern(ObjectIds.Webhook);
+                P("event_id").Pattern = IdPattern(ObjectIds.Event);
+                Enum(P("status"), ["pending", "succeeded", "failed"], nullable: false);
+                P("last_error").MaxLength = Webhooks.WebhookRules.MaxErrorLength;
             }
             else if (context.Type == typeof(Webhooks.JsonWebKeyResponse))
             {
-                Enum(properties["kty"], ["RSA"], nullable: false);
-                Enum(properties["use"], ["sig"], nullable: false);
-                Enum(properties["alg"], ["PS256"], nullable: false);
+                Enum(P("kty"), ["RSA"], nullable: false);
+                Enum(P("use"), ["sig"], nullable: false);
+                Enum(P("alg"), ["PS256"], nullable: false);
             }
             else if (context.Type == typeof(DeletedResponse))
             {
-                Enum(properties["object"], [.. EventTypes.ObjectNames, "webhook"], nullable: false);
+                Enum(P("message"), ["Accepted"], nullable: false);
+                Enum(P("object"), [.. EventTypes.ObjectNames, "webhook"], nullable: false);
             }
             else if (context.Type.IsGenericType && context.Type.GetGenericTypeDefinition() == typeof(ListResponse<>))
             {
-                Enum(properties["object"], ["list"], nullable: false);
+                Enum(P("object"), ["list"], nullable: false);
             }
             else if (context.Type == typeof(ApiError))
             {
-                Enum(properties["object"], ["error"], nullable: false);
-                Enum(properties["type"], ["invalid_request", "rate_limit", "api_error"], nullable: false);
-                properties["request_id"].Pattern = IdPattern(ObjectIds.Request);
-            }
-            else if (context.Type == typeof(LoginResponse))
-            {
-                schema.Required = new SortedSet<string>(properties.Keys);
+                Enum(P("object"), ["error"], nullable: false);
+                Enum(P("type"), ["invalid_request", "rate_limit", "api_error"], nullable: false);
+                P("request_id").Pattern = IdPattern(ObjectIds.Request);
             }
         }
 
         /// <summary>
         /// An object property that can be null (<c>postal_address</c> of a location without one, <c>properties: null</c>
-        /// in a request) is a <c>$ref</c>, which cannot say so itself in OpenAPI 3.0: wrap it as <c>allOf</c> + <c>nullable</c>.
+        /// in a request) is a <c>$ref</c>: in OpenAPI 3.1 (JSON Schema 2020-12) it becomes one of the object or null.
         /// </summary>
         private static void NullableReferences(OpenApiSchema schema, Type type)
         {
@@ -408,10 +426,10 @@ public static class ApiDocumentation
             foreach (var property in type.GetProperties())
             {
                 var name = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
-                if (schema.Properties.TryGetValue(name, out var reference) && reference.Reference is not null &&
+                if (schema.Properties!.TryGetValue(name, out var reference) && reference is OpenApiSchemaReference &&
                     nullability.Create(property).ReadState == NullabilityState.Nullable)
                 {
-                    schema.Properties[name] = new OpenApiSchema { Type = "object", AllOf = [reference], Nullable = true };
+                    schema.Properties[name] = new OpenApiSchema { OneOf = [reference, new OpenApiSchema { Type = JsonSchemaType.Null }] };
                 }
             }
         }
@@ -425,16 +443,16 @@ public static class ApiDocumentation
 
         private static void WebhookEvents(OpenApiSchema property)
         {
-            property.Nullable = false;
+            Nullable(property, false);
             property.MinItems = 1;
             property.UniqueItems = true;
-            property.Items.Enum = [.. Webhooks.WebhookRules.EventChoices.Select(t => (IOpenApiAny)new OpenApiString(t))];
+            ((OpenApiSchema)property.Items!).Enum = Values(Webhooks.WebhookRules.EventChoices);
             property.Description = "The event types sent to the endpoint, or [\"*\"] for all.";
         }
 
         private static void EmbeddedIds(OpenApiSchema property, string prefix, string what, string fullList)
         {
-            property.Items.Pattern = IdPattern(prefix);
+            ((OpenApiSchema)property.Items!).Pattern = IdPattern(prefix);
             property.MaxItems = EmbeddedId.Max;
             property.Description = $"The ids of the newest {EmbeddedId.Max} {what}, newest first; all of them: {fullList}.";
         }
@@ -442,30 +460,34 @@ public static class ApiDocumentation
         /// <summary>Never null, on create or update: a device is always somewhere.</summary>
         private static void LocationIds(OpenApiSchema property)
         {
-            property.Nullable = false;
+            Nullable(property, false);
             property.MinItems = 1;
             property.MaxItems = DeviceLimits.MaxLocations;
             property.UniqueItems = true;
-            property.Items.Pattern = IdPattern(ObjectIds.Location);
+            ((OpenApiSchema)property.Items!).Pattern = IdPattern(ObjectIds.Location);
         }
 
         private static void Range(OpenApiSchema property, NumberRange range)
         {
-            property.Minimum = (decimal)range.Minimum;
-            property.Maximum = (decimal?)range.Maximum;
+            property.Minimum = Number(range.Minimum);
+            property.Maximum = range.Maximum is { } maximum ? Number(maximum) : null;
         }
 
         private static void Text(OpenApiSchema property, bool nullable = true)
         {
-            property.Nullable = nullable;
+            Nullable(property, nullable);
             property.MinLength = 1;
             property.MaxLength = FieldRules.MaxTextLength;
         }
 
+        /// <summary>The allowed values; a property that may be null lists null among them too (JSON Schema checks both).</summary>
         private static void Enum(OpenApiSchema property, IEnumerable<string> values, bool nullable)
         {
-            property.Nullable = nullable;
-            property.Enum = [.. values.Select(v => (IOpenApiAny)new OpenApiString(v))];
+            Nullable(property, nullable);
+            property.Enum = nullable ? [.. Values(values), null!] : Values(values);
         }
+
+        private static void Nullable(OpenApiSchema property, bool nullable) =>
+            property.Type = nullable ? (property.Type ?? JsonSchemaType.String) | JsonSchemaType.Null : property.Type & ~JsonSchemaType.Null;
     }
 }

@@ -30,7 +30,7 @@ public sealed class GeneratedClientTests(ApiFixture api, ITestOutputHelper outpu
         var location = await client.Locations.PostAsync(new CreateLocationRequest
         {
             ReferenceId = "HOME-1",
-            PostalAddress = new CreateLocationRequest_postal_address { AddressLine1 = "1 Energy Way", City = "London", CountryCode = "GB" },
+            PostalAddress = new PostalAddress { AddressLine1 = "1 Energy Way", City = "London", CountryCode = "GB" },
         });
         var created = await client.Devices.PostAsync(new CreateDeviceRequest
         {
@@ -40,7 +40,7 @@ public sealed class GeneratedClientTests(ApiFixture api, ITestOutputHelper outpu
             Manufacturer = "Nova Systems",
             ModelCode = "PICOXN2",
             ModelName = "Pico Ultimate",
-            Properties = new CreateDeviceRequest_properties
+            Properties = new DeviceProperties
             {
                 PowerRatingImportKwh = 14.2,
                 CapacityKwh = 123,
@@ -71,6 +71,11 @@ public sealed class GeneratedClientTests(ApiFixture api, ITestOutputHelper outpu
         Assert.Equal(123, device.Properties.CapacityKwh);
         Assert.Equal(23, device.Properties.PvTilt);
         Assert.Equal(new DateTimeOffset(2022, 3, 22, 11, 12, 21, TimeSpan.Zero), device.Properties.InstallDate);
+
+        Assert.Equal("London", (await client.Locations[location.Id].GetAsync())!.PostalAddress!.City);
+        var deleted = await client.Devices[created.Id].DeleteAsync();
+        Assert.Equal(DeletedResponse_message.Accepted, deleted!.Message);
+        Assert.True(deleted.Deleted);
 
         var missing = await Assert.ThrowsAsync<ApiError>(() => client.Devices["dev_000000000000000000000000"].GetAsync());
         Assert.Equal("device_not_found", missing.Code);

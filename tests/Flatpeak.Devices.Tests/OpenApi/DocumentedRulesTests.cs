@@ -73,9 +73,9 @@ public sealed class DocumentedRulesTests(ApiFixture api, ITestOutputHelper outpu
         foreach (var property in schema.GetProperty("properties").EnumerateObject())
         {
             var path = prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}";
-            var nullable = property.Value.TryGetProperty("nullable", out var n) && n.GetBoolean();
+            var nullable = AllowsNull(property.Value);
             var resolved = Resolve(document, property.Value);
-            if (resolved.TryGetProperty("type", out var type) && type.GetString() == "object")
+            if (TypeOf(resolved) == "object")
             {
                 yield return new Field(path, resolved, nullable, IsLeaf: false);
                 foreach (var nested in Walk(document, resolved, path))
@@ -93,13 +93,13 @@ public sealed class DocumentedRulesTests(ApiFixture api, ITestOutputHelper outpu
     private static IEnumerable<JsonNode?> Accepted(Field field, List<string> locations)
     {
         var schema = field.Schema;
-        switch (schema.GetProperty("type").GetString())
+        switch (TypeOf(schema))
         {
             case "object":
                 yield return new JsonObject();
                 break;
             case "string" when schema.TryGetProperty("enum", out var values):
-                foreach (var value in values.EnumerateArray())
+                foreach (var value in values.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String))
                 {
                     yield return JsonValue.Create(value.GetString());
                 }
@@ -137,7 +137,7 @@ public sealed class DocumentedRulesTests(ApiFixture api, ITestOutputHelper outpu
     private static IEnumerable<(JsonNode? Value, string Param)> Refused(Field field, List<string> locations)
     {
         var schema = field.Schema;
-        switch (schema.GetProperty("type").GetString())
+        switch (TypeOf(schema))
         {
             case "object":
                 yield return (JsonValue.Create("text"), field.Path);
@@ -235,11 +235,22 @@ public sealed class DocumentedRulesTests(ApiFixture api, ITestOutputHelper outpu
             return p.Value.ValueKind == JsonValueKind.Object ? Leaves(p.Value, path) : [path];
         });
 
+    /// <summary>The schema's type other than null: OpenAPI 3.1 writes a nullable one as <c>["null", "string"]</c>.</summary>
+    private static string? TypeOf(JsonElement schema) =>
+        !schema.TryGetProperty("type", out var type) ? null
+        : type.ValueKind == JsonValueKind.String ? type.GetString()
+        : type.EnumerateArray().Select(t => t.GetString()).Single(t => t != "null");
+
+    /// <summary>Whether null is allowed: a type list with null, or one of a reference and null.</summary>
+    private static bool AllowsNull(JsonElement schema) =>
+        (schema.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.Array && type.EnumerateArray().Any(t => t.GetString() == "null"))
+        || (schema.TryGetProperty("oneOf", out var one) && one.EnumerateArray().Any(s => s.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "null"));
+
     private static JsonElement Resolve(JsonElement document, JsonElement schema)
     {
-        if (schema.TryGetProperty("allOf", out var all) && all.GetArrayLength() == 1)
+        if (schema.TryGetProperty("oneOf", out var one) && one.EnumerateArray().Count(s => s.TryGetProperty("$ref", out _)) == 1)
         {
-            schema = all[0];
+            schema = one.EnumerateArray().Single(s => s.TryGetProperty("$ref", out _));
         }
 
         if (!schema.TryGetProperty("$ref", out var reference))

@@ -78,7 +78,7 @@ namespace Flatpeak.Devices.Client.Devices
             return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.DeviceResponseListResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.DeviceResponseListResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations.
+        /// Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations. Create a location first (POST /locations) and put its id in locations: the example&apos;s location id is not one of yours, so sending the example as it is answers 400 location_not_found.
         /// </summary>
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.DeviceResponse"/></returns>
         /// <param name="body">The request body</param>
@@ -138,7 +138,7 @@ namespace Flatpeak.Devices.Client.Devices
             return requestInfo;
         }
         /// <summary>
-        /// Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations.
+        /// Registers a device (an EV charger, a car, a home battery, a solar system…) at one or more of your locations. Create a location first (POST /locations) and put its id in locations: the example&apos;s location id is not one of yours, so sending the example as it is answers 400 location_not_found.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="body">The request body</param>

@@ -47,10 +47,10 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The properties property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::Flatpeak.Devices.Client.Models.CreateDeviceRequest_properties? Properties { get; set; }
+        public global::Flatpeak.Devices.Client.Models.DeviceProperties? Properties { get; set; }
 #nullable restore
 #else
-        public global::Flatpeak.Devices.Client.Models.CreateDeviceRequest_properties Properties { get; set; }
+        public global::Flatpeak.Devices.Client.Models.DeviceProperties Properties { get; set; }
 #endif
         /// <summary>The reference_id property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -84,7 +84,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "manufacturer", n => { Manufacturer = n.GetStringValue(); } },
                 { "model_code", n => { ModelCode = n.GetStringValue(); } },
                 { "model_name", n => { ModelName = n.GetStringValue(); } },
-                { "properties", n => { Properties = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.CreateDeviceRequest_properties>(global::Flatpeak.Devices.Client.Models.CreateDeviceRequest_properties.CreateFromDiscriminatorValue); } },
+                { "properties", n => { Properties = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.DeviceProperties>(global::Flatpeak.Devices.Client.Models.DeviceProperties.CreateFromDiscriminatorValue); } },
                 { "reference_id", n => { ReferenceId = n.GetStringValue(); } },
                 { "type", n => { Type = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.CreateDeviceRequest_type>(); } },
             };
@@ -100,7 +100,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteStringValue("manufacturer", Manufacturer);
             writer.WriteStringValue("model_code", ModelCode);
             writer.WriteStringValue("model_name", ModelName);
-            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.CreateDeviceRequest_properties>("properties", Properties);
+            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.DeviceProperties>("properties", Properties);
             writer.WriteStringValue("reference_id", ReferenceId);
             writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.CreateDeviceRequest_type>("type", Type);
         }

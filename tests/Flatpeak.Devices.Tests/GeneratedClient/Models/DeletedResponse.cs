@@ -24,6 +24,8 @@ namespace Flatpeak.Devices.Client.Models
 #endif
         /// <summary>The live_mode property</summary>
         public bool? LiveMode { get; set; }
+        /// <summary>The message property</summary>
+        public global::Flatpeak.Devices.Client.Models.DeletedResponse_message? Message { get; set; }
         /// <summary>The object property</summary>
         public global::Flatpeak.Devices.Client.Models.DeletedResponse_object? Object { get; set; }
         /// <summary>
@@ -47,6 +49,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "deleted", n => { Deleted = n.GetBoolValue(); } },
                 { "id", n => { Id = n.GetStringValue(); } },
                 { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
+                { "message", n => { Message = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.DeletedResponse_message>(); } },
                 { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.DeletedResponse_object>(); } },
             };
         }
@@ -60,6 +63,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteBoolValue("deleted", Deleted);
             writer.WriteStringValue("id", Id);
             writer.WriteBoolValue("live_mode", LiveMode);
+            writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.DeletedResponse_message>("message", Message);
             writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.DeletedResponse_object>("object", Object);
         }
     }

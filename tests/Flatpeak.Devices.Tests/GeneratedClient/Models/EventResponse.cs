@@ -20,7 +20,7 @@ namespace Flatpeak.Devices.Client.Models
 #else
         public string AccountId { get; set; }
 #endif
-        /// <summary>The api_version property</summary>
+        /// <summary>The API version the event was written under: 2026-08-01.busbar (earlier events may carry 2024-08-24).</summary>
         public global::Flatpeak.Devices.Client.Models.EventResponse_api_version? ApiVersion { get; set; }
         /// <summary>The object the event is about, as stored right after the change (for a delete, as it was just before).</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER

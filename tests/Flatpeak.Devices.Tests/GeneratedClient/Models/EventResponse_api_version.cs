@@ -3,11 +3,14 @@ using System.Runtime.Serialization;
 using System;
 namespace Flatpeak.Devices.Client.Models
 {
+    /// <summary>The API version the event was written under: 2026-08-01.busbar (earlier events may carry 2024-08-24).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
-    #pragma warning disable CS1591
     public enum EventResponse_api_version
-    #pragma warning restore CS1591
     {
+        [EnumMember(Value = "2026-08-01.busbar")]
+        #pragma warning disable CS1591
+        TwoZeroTwoSixZeroEightZeroOneBusbar,
+        #pragma warning restore CS1591
         [EnumMember(Value = "2024-08-24")]
         #pragma warning disable CS1591
         TwoZeroTwoFourZeroEightTwoFour,

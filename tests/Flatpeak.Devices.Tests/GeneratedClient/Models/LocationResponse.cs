@@ -51,10 +51,10 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The postal_address property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::Flatpeak.Devices.Client.Models.LocationResponse_postal_address? PostalAddress { get; set; }
+        public global::Flatpeak.Devices.Client.Models.PostalAddress? PostalAddress { get; set; }
 #nullable restore
 #else
-        public global::Flatpeak.Devices.Client.Models.LocationResponse_postal_address PostalAddress { get; set; }
+        public global::Flatpeak.Devices.Client.Models.PostalAddress PostalAddress { get; set; }
 #endif
         /// <summary>The reference_id property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -90,7 +90,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "id", n => { Id = n.GetStringValue(); } },
                 { "live_mode", n => { LiveMode = n.GetBoolValue(); } },
                 { "object", n => { Object = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.LocationResponse_object>(); } },
-                { "postal_address", n => { PostalAddress = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.LocationResponse_postal_address>(global::Flatpeak.Devices.Client.Models.LocationResponse_postal_address.CreateFromDiscriminatorValue); } },
+                { "postal_address", n => { PostalAddress = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.PostalAddress>(global::Flatpeak.Devices.Client.Models.PostalAddress.CreateFromDiscriminatorValue); } },
                 { "reference_id", n => { ReferenceId = n.GetStringValue(); } },
                 { "time_created", n => { TimeCreated = n.GetDateTimeOffsetValue(); } },
             };
@@ -108,7 +108,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteStringValue("id", Id);
             writer.WriteBoolValue("live_mode", LiveMode);
             writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.LocationResponse_object>("object", Object);
-            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.LocationResponse_postal_address>("postal_address", PostalAddress);
+            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.PostalAddress>("postal_address", PostalAddress);
             writer.WriteStringValue("reference_id", ReferenceId);
             writer.WriteDateTimeOffsetValue("time_created", TimeCreated);
         }

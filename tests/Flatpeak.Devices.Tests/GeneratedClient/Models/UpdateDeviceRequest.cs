@@ -48,10 +48,10 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The properties property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::Flatpeak.Devices.Client.Models.UpdateDeviceRequest_properties? Properties { get; set; }
+        public global::Flatpeak.Devices.Client.Models.DeviceProperties? Properties { get; set; }
 #nullable restore
 #else
-        public global::Flatpeak.Devices.Client.Models.UpdateDeviceRequest_properties Properties { get; set; }
+        public global::Flatpeak.Devices.Client.Models.DeviceProperties Properties { get; set; }
 #endif
         /// <summary>The reference_id property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -85,7 +85,7 @@ namespace Flatpeak.Devices.Client.Models
                 { "manufacturer", n => { Manufacturer = n.GetStringValue(); } },
                 { "model_code", n => { ModelCode = n.GetStringValue(); } },
                 { "model_name", n => { ModelName = n.GetStringValue(); } },
-                { "properties", n => { Properties = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.UpdateDeviceRequest_properties>(global::Flatpeak.Devices.Client.Models.UpdateDeviceRequest_properties.CreateFromDiscriminatorValue); } },
+                { "properties", n => { Properties = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.DeviceProperties>(global::Flatpeak.Devices.Client.Models.DeviceProperties.CreateFromDiscriminatorValue); } },
                 { "reference_id", n => { ReferenceId = n.GetStringValue(); } },
                 { "type", n => { Type = n.GetEnumValue<global::Flatpeak.Devices.Client.Models.UpdateDeviceRequest_type>(); } },
             };
@@ -101,7 +101,7 @@ namespace Flatpeak.Devices.Client.Models
             writer.WriteStringValue("manufacturer", Manufacturer);
             writer.WriteStringValue("model_code", ModelCode);
             writer.WriteStringValue("model_name", ModelName);
-            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.UpdateDeviceRequest_properties>("properties", Properties);
+            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.DeviceProperties>("properties", Properties);
             writer.WriteStringValue("reference_id", ReferenceId);
             writer.WriteEnumValue<global::Flatpeak.Devices.Client.Models.UpdateDeviceRequest_type>("type", Type);
         }

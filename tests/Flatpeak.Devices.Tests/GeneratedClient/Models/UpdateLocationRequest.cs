@@ -24,10 +24,10 @@ namespace Flatpeak.Devices.Client.Models
         /// <summary>The postal_address property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
-        public global::Flatpeak.Devices.Client.Models.UpdateLocationRequest_postal_address? PostalAddress { get; set; }
+        public global::Flatpeak.Devices.Client.Models.PostalAddress? PostalAddress { get; set; }
 #nullable restore
 #else
-        public global::Flatpeak.Devices.Client.Models.UpdateLocationRequest_postal_address PostalAddress { get; set; }
+        public global::Flatpeak.Devices.Client.Models.PostalAddress PostalAddress { get; set; }
 #endif
         /// <summary>The reference_id property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -56,7 +56,7 @@ namespace Flatpeak.Devices.Client.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "customer_id", n => { CustomerId = n.GetStringValue(); } },
-                { "postal_address", n => { PostalAddress = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.UpdateLocationRequest_postal_address>(global::Flatpeak.Devices.Client.Models.UpdateLocationRequest_postal_address.CreateFromDiscriminatorValue); } },
+                { "postal_address", n => { PostalAddress = n.GetObjectValue<global::Flatpeak.Devices.Client.Models.PostalAddress>(global::Flatpeak.Devices.Client.Models.PostalAddress.CreateFromDiscriminatorValue); } },
                 { "reference_id", n => { ReferenceId = n.GetStringValue(); } },
             };
         }
@@ -68,7 +68,7 @@ namespace Flatpeak.Devices.Client.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("customer_id", CustomerId);
-            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.UpdateLocationRequest_postal_address>("postal_address", PostalAddress);
+            writer.WriteObjectValue<global::Flatpeak.Devices.Client.Models.PostalAddress>("postal_address", PostalAddress);
             writer.WriteStringValue("reference_id", ReferenceId);
         }
     }
