@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Reflection;
+using System.Text.Json.Nodes;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
@@ -7,8 +9,6 @@ using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Locations;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
-using System.Globalization;
-using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
@@ -224,7 +224,11 @@ public static class ApiDocumentation
                 case "limit":
                     parameter.Schema = new OpenApiSchema
                     {
-                        Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = Number(Paging.MaxLimit), Default = JsonValue.Create(Paging.DefaultLimit),
+                        Type = JsonSchemaType.Integer,
+                        Format = "int32",
+                        Minimum = "1",
+                        Maximum = Number(Paging.MaxLimit),
+                        Default = JsonValue.Create(Paging.DefaultLimit),
                     };
                     parameter.Description = $"How many objects to return, 1 to {Paging.MaxLimit}.";
                     break;
