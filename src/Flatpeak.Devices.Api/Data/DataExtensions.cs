@@ -77,41 +77,6 @@ public static class DataExtensions
     }
 
     /// <summary>
-    /// Saves once, even when a transient fault hides whether the commit went through: EF retries, and before a
-    /// retry asks <paramref name="alreadyStored"/> whether the first attempt committed.
-    /// The changes go as one batch in one round trip with no BEGIN/COMMIT of their own: PostgreSQL runs a batch
-    /// (everything up to one Sync of the extended protocol) as one implicit transaction, so it is all or nothing.
-    /// Inside a transaction someone else owns (an idempotent request), it just saves as part of it.
-    /// </summary>
-    public static async Task SaveChangesOnceAsync(this DevicesDbContext db, Func<CancellationToken, Task<bool>> alreadyStored, CancellationToken cancellationToken)
-    {
-        if (db.Database.CurrentTransaction is not null)
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return;
-        }
-
-        db.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
-        try
-        {
-            await db.Database.CreateExecutionStrategy().ExecuteAsync(
-                db,
-                (context, ct) => context.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct),
-                (_, ct) => VerifyAsync(alreadyStored, ct),
-                cancellationToken);
-        }
-        finally
-        {
-            db.Database.AutoTransactionBehavior = AutoTransactionBehavior.WhenNeeded;
-        }
-
-        db.ChangeTracker.AcceptAllChanges();
-    }
-
-    private static async Task<ExecutionResult<int>> VerifyAsync(Func<CancellationToken, Task<bool>> alreadyStored, CancellationToken cancellationToken) =>
-        new(await alreadyStored(cancellationToken), 0);
-
-    /// <summary>
     /// Applies pending migrations. Instances starting together take turns on a PostgreSQL advisory lock, so that
     /// one migrates and the others then find nothing to do (EF's own lock on the history table comes too late
     /// to keep two instances from creating that table at once).

@@ -4,6 +4,7 @@ using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Idempotency;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -93,12 +94,17 @@ public static class WebhookEndpoints
             db.Webhooks.Add(webhook);
             await db.SaveChangesAsync(ct);
             await WebhookDeliveryStatements.StartPositionAsync(db, caller.AccountId, caller.LiveMode, webhook.Id, ct);
+            // The replay of an Idempotency-Key commits with the endpoint, or neither does: a retry never makes a second one.
+            await IdempotencyClaim.StoreInTransactionAsync(
+                http, db, caller, StatusCodes.Status201Created, JsonSerializer.Serialize(WebhookResponse.From(webhook), ApiJsonContext.Default.WebhookResponse), Location(webhook), ct);
             return true;
         }, cancellationToken);
         return created
-            ? TypedResults.Created($"/webhooks/{webhook.Id}", WebhookResponse.From(webhook))
+            ? TypedResults.Created(Location(webhook), WebhookResponse.From(webhook))
             : ApiErrors.BadRequest(http, "webhook_limit_reached", $"An account has at most {WebhookRules.MaxPerAccountAndMode} webhook endpoints in each mode.");
     }
+
+    private static string Location(Webhook webhook) => $"/webhooks/{webhook.Id}";
 
     public static async Task<Ok<ListResponse<WebhookResponse>>> List(
         [AsParameters] WebhookListQuery query, Caller caller, DevicesDbContext db, CancellationToken cancellationToken)

@@ -225,6 +225,43 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
         Assert.Equal(2, await CountAsync(db => db.Locations));
     }
 
+    [Fact]
+    public async Task A_webhook_create_that_fails_storing_its_replay_commits_nothing_so_its_retry_creates_one_webhook()
+    {
+        var (_, client) = await SignInAsync();
+        var key = "fails-once-" + Guid.NewGuid().ToString("N");
+        var body = """{"url":"https://example.com/hook","enabled_events":["*"]}""";
+        // The write of this key's replay fails, as a lost connection at that moment would.
+        await ExecuteAsync($$"""
+            CREATE FUNCTION fail_{{key.Replace('-', '_')}}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.key = '{{key}}' AND NEW.response_status IS NOT NULL THEN RAISE EXCEPTION 'injected failure'; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER fail_{{key.Replace('-', '_')}} BEFORE UPDATE ON idempotency_keys
+              FOR EACH ROW EXECUTE FUNCTION fail_{{key.Replace('-', '_')}}();
+            """);
+        HttpStatusCode failedStatus;
+        try
+        {
+            using var failed = await SendAsync(client, "/webhooks", body, key);
+            failedStatus = failed.StatusCode;
+        }
+        finally
+        {
+            await ExecuteAsync($"DROP TRIGGER fail_{key.Replace('-', '_')} ON idempotency_keys; DROP FUNCTION fail_{key.Replace('-', '_')}();");
+        }
+
+        using var retry = await SendAsync(client, "/webhooks", body, key);
+        using var replay = await SendAsync(client, "/webhooks", body, key);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failedStatus);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal((await ReadJsonAsync(retry)).GetProperty("id").GetString(), (await ReadJsonAsync(replay)).GetProperty("id").GetString());
+        Assert.Equal(1, await CountAsync(db => db.Webhooks));
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string body, string key)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
