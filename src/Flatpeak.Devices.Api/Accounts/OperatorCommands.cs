@@ -15,12 +15,14 @@ public sealed record AccountCreated(string AccountId, string TestKey, string Liv
 /// </summary>
 public static class OperatorCommands
 {
-    private const string Usage = """
-        usage:
+    /// <summary>The commands and their options, one a line (the service's --help lists them too).</summary>
+    public const string Commands = """
           accounts create --name NAME
           keys create --account ACCOUNT_ID --mode test|live
           keys revoke --account ACCOUNT_ID --key API_KEY
         """;
+
+    private const string Usage = "usage:\n" + Commands;
 
     /// <summary>
     /// Whether the arguments name a command: the first one is a word, not a host option (<c>--urls …</c>) or a
@@ -50,8 +52,7 @@ public static class OperatorCommands
             return 2;
         }
 
-        // The configuration is checked only now, so that a mistyped command gets its usage whatever the configuration;
-        // commands need the database, not the signing key.
+        // Commands need the database's settings (a missing connection string is one line here), not the signing key.
         _ = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
 
         await services.MigrateDatabaseAsync(cancellationToken);

@@ -28,7 +28,9 @@ public static class LoginEndpoints
         routes.MapPost(Paths[1], Login)
             .WithName("auth_token_create")
             .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token (busbar's name for GET /login)")
-            .WithDescription("The same credentials, answer and throttling as GET /login. A request body, if any, is not read.")
+            .WithDescription("The same credentials, answer and throttling as GET /login. A request body is not used; as on every " +
+                "request, one over 64 KiB is refused (413), and one declared in a charset other than UTF-8 (415).")
+            .ProducesApiError(StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType)
             .AsTokenEndpoint();
         return routes;
     }

@@ -7,7 +7,7 @@ namespace Flatpeak.Devices.Api.Hosting;
 /// </summary>
 public static class CommandLine
 {
-    public const string Usage = """
+    public const string Usage = $"""
         usage: Flatpeak.Devices.Api [--urls URLS] [--Section:Key VALUE ...]
                Flatpeak.Devices.Api COMMAND [OPTIONS]
 
@@ -15,24 +15,29 @@ public static class CommandLine
         configuration key can also be given as an environment variable, Section__Key=VALUE).
 
         commands:
-          accounts create --name NAME
-          keys create --account ACCOUNT_ID --mode test|live
-          keys revoke --account ACCOUNT_ID --key API_KEY
+        {Accounts.OperatorCommands.Commands}
 
         exit codes: 0 stopped normally or command done; 1 configuration or database error at start,
         or a command failed; 2 usage error. The configuration keys are listed in the README.
         """;
 
     /// <summary>
-    /// What an option may name: the host's own settings, which ASP.NET Core reads from the command line, and the
-    /// configuration sections the service reads (given whole, <c>--Section=</c>, or by key, <c>--Section:Key</c>).
+    /// What an option may name: a setting of the host, which ASP.NET Core reads from the command line (the keys of
+    /// <see cref="Microsoft.AspNetCore.Hosting.WebHostDefaults"/> and <see cref="HostDefaults"/>), or a configuration
+    /// section the service reads, whole (<c>--Section=</c>) or by key (<c>--Section:Key</c>).
     /// </summary>
     private static readonly HashSet<string> KnownNames = new(
         [
-            "urls", "environment", "contentRoot", "applicationName", "http_ports", "https_ports", "webroot", "hostingStartupAssemblies",
-            "ConnectionStrings", "Logging", "AllowedHosts", "Kestrel", .. ConfigurationCheck.Sections.Select(s => s.Section),
+            .. HostSettingKeys(typeof(Microsoft.AspNetCore.Hosting.WebHostDefaults)),
+            .. HostSettingKeys(typeof(HostDefaults)),
+            "urls", "ConnectionStrings", "Logging", "AllowedHosts", "Kestrel", .. ConfigurationCheck.Sections.Select(s => s.Section),
         ],
         StringComparer.OrdinalIgnoreCase);
+
+    private static IEnumerable<string> HostSettingKeys(Type defaults) =>
+        defaults.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string) && f.Name.EndsWith("Key", StringComparison.Ordinal))
+            .Select(f => (string)f.GetRawConstantValue()!);
 
     /// <summary>An exit code when the command line ends the process before it starts (help, a usage error); otherwise null.</summary>
     public static int? Handle(string[] args, TextWriter stdout, TextWriter stderr)
@@ -57,11 +62,11 @@ public static class CommandLine
             }
 
             var name = arg.TrimStart('-').Split('=', 2)[0];
-            if (name is "help" or "h" || !(KnownNames.Contains(name) || name.Contains(':', StringComparison.Ordinal)))
+            if (name is "help" or "h" || !KnownNames.Contains(name.Split(':', 2)[0]))
             {
                 stderr.WriteLine(name is "help" or "h"
                     ? $"{arg} stands alone; see --help."
-                    : $"unknown option {arg}: neither a host option (--urls, --environment, …) nor a configuration key (--Section:Key); see --help.");
+                    : $"unknown option {arg}: neither a host option (--urls, --environment, …) nor a key of a configuration section the service reads (--Section:Key); see --help.");
                 return 2;
             }
 

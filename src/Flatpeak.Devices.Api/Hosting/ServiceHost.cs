@@ -17,7 +17,6 @@ public static class ServiceHost
         // simple one glues it to the level ("…470Zwarn:") unless it ends with a space.
         services.PostConfigure<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions>(
             o => o.TimestampFormat = o.TimestampFormat is { Length: > 0 } format && !format.EndsWith(' ') ? format + " " : o.TimestampFormat);
-        services.AddHostedService<MigrateOnStartup>();
         services.AddSingleton<Idempotency.IdempotencyKeyPruner>();
         services.AddHostedService(sp => sp.GetRequiredService<Idempotency.IdempotencyKeyPruner>());
         return services;
@@ -31,7 +30,9 @@ public static class ServiceHost
     /// </summary>
     public static async Task<int> RunAsync(string[] args, Action<WebApplicationBuilder> addServices, Action<WebApplication> usePipeline)
     {
-        if (CommandLine.Handle(args, Console.Out, Console.Error) is { } exit)
+        // A test host (WebApplicationFactory) runs this too, with the settings it was given as arguments: it gets the
+        // exceptions themselves, to show, not one line on a console it does not read.
+        if (OwnsProcess && CommandLine.Handle(args, Console.Out, Console.Error) is { } exit)
         {
             return exit;
         }
@@ -52,29 +53,33 @@ public static class ServiceHost
             app.Services.GetService<IStartupValidator>()?.Validate();
             if (app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MigrateOnStartup)
             {
-                // Here rather than only in the host's start: a database out of reach is then one line, not the host's stack trace.
+                // Before the host starts, so that the server takes no request on an old schema, and a database out of
+                // reach is one line, not the host's stack trace.
                 await app.Services.MigrateDatabaseAsync();
             }
 
             await app.RunAsync();
             return 0;
         }
-        catch (ConfigurationException e)
+        catch (ConfigurationException e) when (OwnsProcess)
         {
             await Console.Error.WriteLineAsync(e.Message);
             return 1;
         }
-        catch (OptionsValidationException e)
+        catch (OptionsValidationException e) when (OwnsProcess)
         {
             await Console.Error.WriteLineAsync("Configuration error: " + string.Join(" ", e.Failures));
             return 1;
         }
-        catch (Exception e) when (DatabaseError(e) is { } database)
+        catch (Exception e) when (OwnsProcess && DatabaseError(e) is { } database)
         {
             await Console.Error.WriteLineAsync($"Database error: {database.Message.ReplaceLineEndings(" ")}");
             return 1;
         }
     }
+
+    /// <summary>Whether this is the service's own process (not a test host that runs its entry point).</summary>
+    private static bool OwnsProcess => System.Reflection.Assembly.GetEntryAssembly() == typeof(ServiceHost).Assembly;
 
     /// <summary>The database's own failure inside <paramref name="exception"/> (unreachable, refused, wrong password), if it is one.</summary>
     private static Npgsql.NpgsqlException? DatabaseError(Exception? exception)
@@ -90,12 +95,4 @@ public static class ServiceHost
         return null;
     }
 
-    /// <summary>Applies pending migrations before the server takes requests (hosted services start first).</summary>
-    private sealed class MigrateOnStartup(IServiceProvider services, IOptions<DatabaseOptions> options) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) =>
-            options.Value.MigrateOnStartup ? services.MigrateDatabaseAsync(cancellationToken) : Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

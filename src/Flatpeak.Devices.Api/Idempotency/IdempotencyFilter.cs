@@ -45,7 +45,8 @@ public static class IdempotencyFilter
                 return await next(context);
             }
 
-            if (values.Count != 1)
+            // Several header lines, or one line listing several (RFC 9110's "k1, k2", as HttpClient joins them).
+            if (values.Count != 1 || values[0]!.Contains(','))
             {
                 return ApiErrors.BadRequest(http, "idempotency_key_invalid",
                     $"The {Header} header was sent more than once; send one key per request.", Header);

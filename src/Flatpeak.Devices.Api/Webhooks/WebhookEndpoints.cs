@@ -22,8 +22,7 @@ public static class WebhookEndpoints
         services.AddOptions<WebhookOptions>().Bind(configuration.GetSection(WebhookOptions.Section))
             .Validate(o => o.Schedule.Count > 0 && o.Schedule.Zip(o.Schedule.Skip(1)).All(p => p.First <= p.Second) && o.Schedule[0] >= TimeSpan.Zero,
                 "Webhooks:RetrySchedule must be delays from the event in increasing order.")
-            .Validate(o => o.TimeoutSeconds > 0 && o.MaxConcurrentAttempts > 0 && o.MaxConcurrentAttemptsPerEndpoint > 0 && o.PollSeconds > 0,
-                "Webhooks:TimeoutSeconds, MaxConcurrentAttempts, MaxConcurrentAttemptsPerEndpoint and PollSeconds must be positive.")
+            .ValidateDataAnnotations()
             .ValidateOnStart();
         return services
             .AddHttpContextAccessor()

@@ -37,6 +37,35 @@ public sealed class OperatorLogTests(ApiFixture api, ITestOutputHelper output) :
     }
 
     [Fact]
+    public async Task A_missing_table_while_no_migration_is_pending_is_a_500_logged_with_its_stack_not_schema_outdated()
+    {
+        var logs = new CapturingLoggerProvider();
+        var database = await Api.NewDatabaseAsync("notbehind");
+        await using var broken = Api.Factory.WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ConnectionStrings:Postgres", database);
+            web.ConfigureLogging(logging => logging.AddProvider(logs));
+        });
+        var account = await ApiFixture.CreateAccountAsync(broken.Services, "Broken");
+        using var anonymous = ApiFixture.Client(broken);
+        using var client = ApiFixture.Client(broken, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        // Every migration applied, and a table gone all the same: what a bug in a statement looks like.
+        await using (var connection = new Npgsql.NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var rename = new Npgsql.NpgsqlCommand("ALTER TABLE customers RENAME TO customers_elsewhere", connection);
+            await rename.ExecuteNonQueryAsync();
+        }
+
+        using var response = await client.GetAsync("/customers");
+
+        await AssertErrorAsync(response, HttpStatusCode.InternalServerError, "api.customer_list", "internal_error");
+        var requestId = Assert.Single(response.Headers.GetValues("Request-Id"));
+        var error = Assert.Single(logs.Entries, e => e.Level == LogLevel.Error && e.ScopeValues.GetValueOrDefault("RequestId") == requestId);
+        Assert.Contains("customers", error.Exception, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Webhook_deliveries_are_not_logged_line_by_line_by_the_http_client()
     {
         var loggers = Api.Factory.Services.GetRequiredService<ILoggerFactory>();

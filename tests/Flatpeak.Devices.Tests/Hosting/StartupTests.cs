@@ -84,6 +84,7 @@ public sealed class StartupTests(ApiFixture api, ITestOutputHelper output) : Api
     [InlineData("--frobnicate")]
     [InlineData("--port=8080")]
     [InlineData("--urls", "http://127.0.0.1:1", "--verbose")]
+    [InlineData("--Webhook:PollSeconds=1")]
     public async Task An_unknown_option_exits_2_without_starting(params string[] args)
     {
         var (exit, stdout, stderr) = await ServiceProcess.RunCommandAsync(Api.Postgres.ConnectionString, args);
@@ -118,6 +119,9 @@ public sealed class StartupTests(ApiFixture api, ITestOutputHelper output) : Api
 
         await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "api.login", "schema_outdated");
         Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+        // Stopped first, so that everything it logged has been read: a warning with the request id, and no error.
+        await server.DisposeAsync();
+        Assert.Contains($"503 schema_outdated to request {Assert.Single(response.Headers.GetValues("Request-Id"))}", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("\"LogLevel\":\"Error\"", server.Output, StringComparison.Ordinal);
     }
 }

@@ -67,6 +67,26 @@ public sealed class OpenApiDocumentTests(ApiFixture api, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task The_document_is_openapi_3_1_with_null_as_a_type_and_a_newcomers_example_of_post_devices()
+    {
+        var document = await DocumentAsync();
+
+        Assert.StartsWith("3.1.", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var address = schemas.GetProperty("LocationResponse").GetProperty("properties").GetProperty("postal_address");
+        Assert.Equal(["#/components/schemas/PostalAddress", null], address.GetProperty("oneOf").EnumerateArray().Select(s => s.TryGetProperty("$ref", out var r) ? r.GetString() : null));
+        Assert.Equal("null", address.GetProperty("oneOf")[1].GetProperty("type").GetString());
+        Assert.Equal(["null", "string"], schemas.GetProperty("DeviceResponse").GetProperty("properties").GetProperty("manufacturer").GetProperty("type").EnumerateArray().Select(t => t.GetString()).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("nullable", document.GetRawText(), StringComparison.Ordinal);
+
+        var create = document.GetProperty("paths").GetProperty("/devices").GetProperty("post");
+        Assert.Contains("Create a location first (POST /locations)", create.GetProperty("description").GetString(), StringComparison.Ordinal);
+        var example = create.GetProperty("responses").GetProperty("201").GetProperty("content").GetProperty("application/json").GetProperty("example");
+        Assert.False(example.GetProperty("live_mode").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, example.GetProperty("last_seen").ValueKind);
+    }
+
+    [Fact]
     public async Task Login_uses_basic_security_and_both_schemes_are_declared()
     {
         var document = await DocumentAsync();
@@ -86,7 +106,7 @@ public sealed class OpenApiDocumentTests(ApiFixture api, ITestOutputHelper outpu
         string[] expected =
         [
             "GET /login login 200 400 401 429 503",
-            "POST /auth/tokens auth_token_create 200 400 401 429 503",
+            "POST /auth/tokens auth_token_create 200 400 401 413 415 429 503",
             "POST /devices device_create 201 400 401 409 413 415 422 429 500 503",
             "GET /devices device_list 200 400 401 429 500 503",
             "GET /devices/{id} device_get 200 400 401 404 429 500 503",

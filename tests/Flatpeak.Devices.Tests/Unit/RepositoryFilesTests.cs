@@ -19,7 +19,7 @@ public sealed class RepositoryFilesTests
         Assert.Equal(Setting(compose, "POSTGRES_USER"), connection.Username);
         Assert.Equal(Setting(compose, "POSTGRES_PASSWORD"), connection.Password);
         Assert.Equal("localhost", connection.Host);
-        Assert.Matches($"\"{connection.Port}:5432\"", compose);
+        Assert.Contains($"\"127.0.0.1:{connection.Port}:5432\"", compose, StringComparison.Ordinal);
     }
 
     [Fact]

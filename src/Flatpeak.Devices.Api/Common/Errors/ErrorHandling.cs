@@ -117,7 +117,10 @@ public static partial class ErrorHandling
     /// <summary>The exception handler's response: client faults by their kind, anything else a 500 that tells nothing of our internals.</summary>
     private static async Task WriteExceptionAsync(HttpContext http)
     {
-        switch (http.Features.Get<IExceptionHandlerFeature>()?.Error)
+        var failure = http.Features.Get<IExceptionHandlerFeature>()?.Error;
+        // A missing table or column is the schema's being behind only while migrations are pending; otherwise a bug.
+        var behind = SchemaOutdated(failure) && await MigrationsPendingAsync(http);
+        switch (failure)
         {
             case BadHttpRequestException { InnerException: JsonException jsonError }:
                 var options = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
@@ -140,13 +143,19 @@ public static partial class ErrorHandling
                 await ApiErrors.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable",
                     $"The service cannot reach its database just now. Nothing was changed; retry in {RetryAfterSeconds} seconds.");
                 break;
-            case var error when SchemaOutdated(error):
+            case var error when behind:
                 WarnExpected503(http, "schema_outdated", error!);
                 http.Response.Headers.RetryAfter = RetryAfterSeconds;
                 await ApiErrors.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "schema_outdated",
                     "The database schema is behind this version of the service (migrations pending); retry once they are applied.");
                 break;
             default:
+                if (SchemaOutdated(failure))
+                {
+                    // Its diagnostics were held back in case the schema was behind; it is not, so it is a bug: with its stack.
+                    LogUnexpected(Logger(http), failure!, http.TraceIdentifier);
+                }
+
                 await ApiErrors.WriteAsync(http, StatusCodes.Status500InternalServerError, "internal_error",
                     "Something went wrong on our side. Quote the request_id if you contact us.");
                 break;
@@ -155,9 +164,26 @@ public static partial class ErrorHandling
 
     /// <summary>An expected 503 (the database down, behind or too slow): one warning line with the request id, no stack trace.</summary>
     public static void WarnExpected503(HttpContext http, string code, Exception error) =>
-        LogExpected503(
-            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ErrorHandling).FullName!),
-            code, http.TraceIdentifier, error.GetType().Name, error.Message.ReplaceLineEndings(" "));
+        LogExpected503(Logger(http), code, http.TraceIdentifier, error.GetType().Name, error.Message.ReplaceLineEndings(" "));
+
+    private static ILogger Logger(HttpContext http) =>
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ErrorHandling).FullName!);
+
+    private static async Task<bool> MigrationsPendingAsync(HttpContext http)
+    {
+        try
+        {
+            var db = http.RequestServices.GetRequiredService<Data.DevicesDbContext>();
+            return (await Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.GetPendingMigrationsAsync(db.Database, CancellationToken.None)).Any();
+        }
+        catch (Exception e) when (DatabaseUnavailable(e))
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception while answering request {RequestId}")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string requestId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 {Code} to request {RequestId}: {Exception}: {Reason}")]
     private static partial void LogExpected503(ILogger logger, string code, string requestId, string exception, string reason);
