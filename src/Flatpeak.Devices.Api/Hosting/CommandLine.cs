@@ -30,7 +30,7 @@ public static class CommandLine
         [
             .. HostSettingKeys(typeof(Microsoft.AspNetCore.Hosting.WebHostDefaults)),
             .. HostSettingKeys(typeof(HostDefaults)),
-            "urls", "ConnectionStrings", "Logging", "AllowedHosts", "Kestrel", .. ConfigurationCheck.Sections.Select(s => s.Section),
+            "urls", "hostBuilder", "ConnectionStrings", "Logging", "AllowedHosts", "Kestrel", .. ConfigurationCheck.Sections.Select(s => s.Section),
         ],
         StringComparer.OrdinalIgnoreCase);
 

@@ -7,8 +7,8 @@ namespace Flatpeak.Devices.Api.Idempotency;
 /// <summary>
 /// The Idempotency-Key a request holds, as a request feature. A write stores the response to replay in its own unit
 /// of work, so that the change never commits without it: the change statements in the statement itself, other writes
-/// with <see cref="StoreInTransactionAsync"/>; either says so here. An answer that changed nothing is stored by the
-/// filter, after.
+/// with <see cref="StoreInTransactionAsync"/>; once committed, either says so here. An answer that changed nothing is
+/// stored by the filter, after.
 /// </summary>
 public sealed class IdempotencyClaim(string key)
 {
@@ -18,7 +18,7 @@ public sealed class IdempotencyClaim(string key)
 
     /// <summary>
     /// Stores the response the request's Idempotency-Key replays, in the transaction <paramref name="db"/> has open, if
-    /// the request carries a key; called by a write just before it commits.
+    /// the request carries a key; called by a write just before it commits, which then calls <see cref="Committed"/>.
     /// </summary>
     public static async Task StoreInTransactionAsync(
         HttpContext http, DevicesDbContext db, Caller caller, int status, string body, string? location, CancellationToken cancellationToken)
@@ -28,12 +28,27 @@ public sealed class IdempotencyClaim(string key)
             return;
         }
 
-        await db.IdempotencyKeys
+        var stored = await db.IdempotencyKeys
             .Where(k => k.AccountId == caller.AccountId && k.LiveMode == caller.LiveMode && k.Key == claim.Key)
             .ExecuteUpdateAsync(k => k
                 .SetProperty(x => x.ResponseStatus, status)
                 .SetProperty(x => x.ResponseBody, body)
                 .SetProperty(x => x.ResponseLocation, location), cancellationToken);
-        claim.ResponseStored = true;
+        if (stored != 1)
+        {
+            throw new InvalidOperationException($"The Idempotency-Key this request holds was not found to store its response ({stored} rows).");
+        }
+    }
+
+    /// <summary>
+    /// The write that stored the response committed: the filter must not store another. Not before the commit: a
+    /// transaction that is retried may end with another answer, which the filter then stores.
+    /// </summary>
+    public static void Committed(HttpContext http)
+    {
+        if (http.Features.Get<IdempotencyClaim>() is { } claim)
+        {
+            claim.ResponseStored = true;
+        }
     }
 }

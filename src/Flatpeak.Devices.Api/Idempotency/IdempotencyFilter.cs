@@ -45,11 +45,17 @@ public static class IdempotencyFilter
                 return await next(context);
             }
 
-            // Several header lines, or one line listing several (RFC 9110's "k1, k2", as HttpClient joins them).
-            if (values.Count != 1 || values[0]!.Contains(','))
+            if (values.Count != 1)
             {
                 return ApiErrors.BadRequest(http, "idempotency_key_invalid",
                     $"The {Header} header was sent more than once; send one key per request.", Header);
+            }
+
+            // One line listing several keys (RFC 9110's "k1, k2", as HttpClient joins repeated values).
+            if (values[0]!.Contains(','))
+            {
+                return ApiErrors.BadRequest(http, "idempotency_key_invalid",
+                    $"The {Header} header lists more than one key (a comma separates them); send one key per request.", Header);
             }
 
             var key = values.ToString();

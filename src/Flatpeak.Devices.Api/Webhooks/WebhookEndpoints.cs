@@ -98,9 +98,13 @@ public static class WebhookEndpoints
                 http, db, caller, StatusCodes.Status201Created, JsonSerializer.Serialize(WebhookResponse.From(webhook), ApiJsonContext.Default.WebhookResponse), Location(webhook), ct);
             return true;
         }, cancellationToken);
-        return created
-            ? TypedResults.Created(Location(webhook), WebhookResponse.From(webhook))
-            : ApiErrors.BadRequest(http, "webhook_limit_reached", $"An account has at most {WebhookRules.MaxPerAccountAndMode} webhook endpoints in each mode.");
+        if (!created)
+        {
+            return ApiErrors.BadRequest(http, "webhook_limit_reached", $"An account has at most {WebhookRules.MaxPerAccountAndMode} webhook endpoints in each mode.");
+        }
+
+        IdempotencyClaim.Committed(http);
+        return TypedResults.Created(Location(webhook), WebhookResponse.From(webhook));
     }
 
     private static string Location(Webhook webhook) => $"/webhooks/{webhook.Id}";

@@ -120,7 +120,7 @@ public sealed class StartupTests(ApiFixture api, ITestOutputHelper output) : Api
         await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "api.login", "schema_outdated");
         Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
         // Stopped first, so that everything it logged has been read: a warning with the request id, and no error.
-        await server.DisposeAsync();
+        await server.StopAsync();
         Assert.Contains($"503 schema_outdated to request {Assert.Single(response.Headers.GetValues("Request-Id"))}", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("\"LogLevel\":\"Error\"", server.Output, StringComparison.Ordinal);
     }

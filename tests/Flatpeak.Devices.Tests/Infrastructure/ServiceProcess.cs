@@ -105,7 +105,24 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"The service did not become ready:\n{Output}");
     }
 
-    /// <summary>Stops the process and waits for the end of its output; more than once is fine (a test may stop it early, to read all it logged).</summary>
+    /// <summary>
+    /// Stops the service as an operator does (SIGTERM), so that it flushes its logs, and waits for it and the end of its
+    /// output; then <see cref="Output"/> is everything it wrote.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>Kills the process (as a crash would) and waits for the end of its output; more than once is fine.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)

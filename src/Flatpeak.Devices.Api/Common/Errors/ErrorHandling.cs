@@ -169,6 +169,7 @@ public static partial class ErrorHandling
     private static ILogger Logger(HttpContext http) =>
         http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ErrorHandling).FullName!);
 
+    /// <summary>Whether migrations are pending; when that cannot be told just now, the missing table most likely means they are.</summary>
     private static async Task<bool> MigrationsPendingAsync(HttpContext http)
     {
         try
@@ -176,11 +177,16 @@ public static partial class ErrorHandling
             var db = http.RequestServices.GetRequiredService<Data.DevicesDbContext>();
             return (await Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.GetPendingMigrationsAsync(db.Database, CancellationToken.None)).Any();
         }
-        catch (Exception e) when (DatabaseUnavailable(e))
+        catch (Exception e)
         {
-            return false;
+            var logger = Logger(http);
+            LogPendingUnknown(logger, e);
+            return true;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the pending migrations")]
+    private static partial void LogPendingUnknown(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception while answering request {RequestId}")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string requestId);
