@@ -69,21 +69,25 @@ public static class IdempotencyFilter
             var request = context.Arguments.OfType<TRequest>().Single();
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(
                 $"{http.Request.Method} {http.Request.Path}\n{JsonSerializer.Serialize(request, json.Value.SerializerOptions)}"));
+            // PostgreSQL keeps microseconds: the claim's time, as stored, is how this request knows its own claim.
             var now = time.GetUtcNow();
-
-            var (claimed, stored) = await ClaimAsync(caller, key, hash, now, http.RequestAborted);
-            if (!claimed)
-            {
-                return Answer(http, stored!, hash, key);
-            }
+            now = now.AddTicks(-(now.Ticks % 10));
 
             try
             {
+                var (claimed, stored) = await ClaimAsync(caller, key, hash, now, http.RequestAborted);
+                if (!claimed)
+                {
+                    return Answer(http, stored!, hash, key);
+                }
+
                 return await RunAndRememberAsync(context, next, caller, key);
             }
             catch
             {
-                await ForgetAsync(caller, key);
+                // Answering a failure, the request lets its key go (unless its change committed with its replay), so
+                // that a retry runs at once rather than finding the key still held.
+                await ForgetAsync(caller, key, now);
                 throw;
             }
         }
@@ -101,6 +105,12 @@ public static class IdempotencyFilter
             }
 
             var stored = await Find(caller, key).SingleAsync(cancellationToken);
+            if (stored.ResponseStatus is null && stored.LockedAt == now && stored.RequestHash.AsSpan().SequenceEqual(hash))
+            {
+                // This request's own claim: its insert committed, but the acknowledgement was lost and the insert retried.
+                return (true, null);
+            }
+
             var expired = stored.TimeCreated < now - Retention;
             var abandoned = stored.ResponseStatus is null && stored.LockedAt < now - AbandonedAfter;
             // An expired key counts as new; an abandoned one may be retried, but only with the same parameters.
@@ -184,11 +194,11 @@ public static class IdempotencyFilter
             return result;
         }
 
-        private async Task ForgetAsync(Caller caller, string key)
+        private async Task ForgetAsync(Caller caller, string key, DateTimeOffset claimedAt)
         {
             try
             {
-                await Find(caller, key).Where(k => k.ResponseStatus == null).ExecuteDeleteAsync(CancellationToken.None);
+                await Find(caller, key).Where(k => k.ResponseStatus == null && k.LockedAt == claimedAt).ExecuteDeleteAsync(CancellationToken.None);
             }
             catch (Exception e) when (ErrorHandling.DatabaseUnavailable(e))
             {

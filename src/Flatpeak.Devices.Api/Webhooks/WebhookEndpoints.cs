@@ -97,7 +97,7 @@ public static class WebhookEndpoints
             await IdempotencyClaim.StoreInTransactionAsync(
                 http, db, caller, StatusCodes.Status201Created, JsonSerializer.Serialize(WebhookResponse.From(webhook), ApiJsonContext.Default.WebhookResponse), Location(webhook), ct);
             return true;
-        }, cancellationToken);
+        }, cancellationToken, ct => Owned(db, caller).AnyAsync(w => w.Id == webhook.Id, ct));
         if (!created)
         {
             return ApiErrors.BadRequest(http, "webhook_limit_reached", $"An account has at most {WebhookRules.MaxPerAccountAndMode} webhook endpoints in each mode.");
@@ -224,13 +224,41 @@ public static class WebhookEndpoints
         (await db.Webhooks.FromSql($"SELECT * FROM webhooks WHERE account_id = {caller.AccountId} AND live_mode = {caller.LiveMode} AND id = {id} FOR UPDATE").AsTracking()
             .ToListAsync(cancellationToken)).SingleOrDefault();
 
-    private static Task<T> InTransactionAsync<T>(DevicesDbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
-        db.Database.CreateExecutionStrategy().ExecuteAsync(async ct =>
-        {
-            db.ChangeTracker.Clear();
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            var result = await work(ct);
-            await transaction.CommitAsync(ct);
-            return result;
-        }, cancellationToken);
+    /// <summary>
+    /// Runs <paramref name="work"/> in a transaction, again on a transient fault. When a fault hides whether the commit
+    /// went through (a lost acknowledgement), <paramref name="committed"/>, if given, is asked before the next attempt,
+    /// and after a retry runs into the first attempt's own row: if the first attempt committed, its result stands.
+    /// </summary>
+    private static Task<T> InTransactionAsync<T>(
+        DevicesDbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, Func<CancellationToken, Task<bool>>? committed = null)
+    {
+        T last = default!;
+        var attempts = 0;
+        return db.Database.CreateExecutionStrategy().ExecuteAsync<DevicesDbContext, T>(
+            db,
+            async (_, ct) =>
+            {
+                attempts++;
+                db.ChangeTracker.Clear();
+                try
+                {
+                    await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                    last = await work(ct);
+                    await transaction.CommitAsync(ct);
+                    return last;
+                }
+                catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation && attempts > 1 && committed is not null)
+                {
+                    // The first attempt's commit became visible only after the check before this retry: it stands.
+                    if (await committed(ct))
+                    {
+                        return last;
+                    }
+
+                    throw;
+                }
+            },
+            async (_, ct) => committed is not null && await committed(ct) ? new Microsoft.EntityFrameworkCore.Storage.ExecutionResult<T>(true, last) : new Microsoft.EntityFrameworkCore.Storage.ExecutionResult<T>(false, default!),
+            cancellationToken);
+    }
 }

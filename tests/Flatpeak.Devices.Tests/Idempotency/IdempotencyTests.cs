@@ -264,6 +264,62 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
         Assert.Equal(1, await CountAsync(db => db.Webhooks));
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("lost-ack")]
+    public async Task A_webhook_create_whose_commit_acknowledgement_is_lost_answers_201_and_stores_one_webhook(string? key)
+    {
+        var database = await Api.NewDatabaseAsync("lostack");
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(database);
+        await using var proxy = CuttingProxy.Start(direct.Host!, direct.Port);
+        await using var service = Api.Factory.WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:Postgres", proxy.Through(database)));
+        var account = await ApiFixture.CreateAccountAsync(service.Services, "LostAck");
+        using var anonymous = ApiFixture.Client(service);
+        using var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        var body = """{"url":"https://example.com/hook","enabled_events":["*"]}""";
+
+        proxy.CutCommitAfter("INSERT INTO webhooks");
+        using var created = key is null ? await PostJsonAsync(client, "/webhooks", body) : await SendAsync(client, "/webhooks", body, key);
+
+        // The commit went through and its answer was lost: the retry sees the endpoint there and answers for it.
+        Assert.Equal(1, proxy.Cuts);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await ReadJsonAsync(created)).GetProperty("id").GetString();
+        Assert.Equal([id!], await ListIdsAsync(client, "/webhooks"));
+        if (key is not null)
+        {
+            using var replay = await SendAsync(client, "/webhooks", body, key);
+            Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+            Assert.Equal(id, (await ReadJsonAsync(replay)).GetProperty("id").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task A_keyed_create_whose_claim_acknowledgement_is_lost_creates_once_and_its_retry_never_finds_the_key_held()
+    {
+        var database = await Api.NewDatabaseAsync("lostclaim");
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(database);
+        await using var proxy = CuttingProxy.Start(direct.Host!, direct.Port);
+        await using var service = Api.Factory.WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:Postgres", proxy.Through(database)));
+        var account = await ApiFixture.CreateAccountAsync(service.Services, "LostClaim");
+        using var anonymous = ApiFixture.Client(service);
+        using var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        var location = await CreateLocationAsync(client);
+
+        proxy.CutAnswerTo("INSERT INTO idempotency_keys");
+        using var first = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location), "claim-lost");
+        using var retry = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location), "claim-lost");
+
+        // The claim committed and its answer was lost: the request knows its own claim and goes on (or, failing, lets it
+        // go), so the retry replays or creates; it is never told the key is in use by a request that has ended.
+        Assert.Equal(1, proxy.Cuts);
+        Assert.Contains(first.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.ServiceUnavailable });
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        await using var scope = service.Services.CreateAsyncScope();
+        var devices = await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Devices.Where(d => d.AccountId == account.AccountId).Select(d => d.Id).ToListAsync();
+        Assert.Equal([(await ReadJsonAsync(retry)).GetProperty("id").GetString()!], devices);
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string body, string key)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
