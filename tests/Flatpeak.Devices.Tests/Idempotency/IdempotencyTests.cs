@@ -269,13 +269,8 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
     [InlineData("lost-ack")]
     public async Task A_webhook_create_whose_commit_acknowledgement_is_lost_answers_201_and_stores_one_webhook(string? key)
     {
-        var database = await Api.NewDatabaseAsync("lostack");
-        var direct = new Npgsql.NpgsqlConnectionStringBuilder(database);
-        await using var proxy = CuttingProxy.Start(direct.Host!, direct.Port);
-        await using var service = Api.Factory.WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:Postgres", proxy.Through(database)));
-        var account = await ApiFixture.CreateAccountAsync(service.Services, "LostAck");
-        using var anonymous = ApiFixture.Client(service);
-        using var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        await using var proxied = await ProxiedAsync();
+        var (proxy, client) = (proxied.Proxy, proxied.Client);
         var body = """{"url":"https://example.com/hook","enabled_events":["*"]}""";
 
         proxy.CutCommitAfter("INSERT INTO webhooks");
@@ -297,13 +292,8 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
     [Fact]
     public async Task A_keyed_create_whose_claim_acknowledgement_is_lost_creates_once_and_its_retry_never_finds_the_key_held()
     {
-        var database = await Api.NewDatabaseAsync("lostclaim");
-        var direct = new Npgsql.NpgsqlConnectionStringBuilder(database);
-        await using var proxy = CuttingProxy.Start(direct.Host!, direct.Port);
-        await using var service = Api.Factory.WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:Postgres", proxy.Through(database)));
-        var account = await ApiFixture.CreateAccountAsync(service.Services, "LostClaim");
-        using var anonymous = ApiFixture.Client(service);
-        using var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        await using var proxied = await ProxiedAsync();
+        var (proxy, client) = (proxied.Proxy, proxied.Client);
         var location = await CreateLocationAsync(client);
 
         proxy.CutAnswerTo("INSERT INTO idempotency_keys");
@@ -315,9 +305,32 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
         Assert.Equal(1, proxy.Cuts);
         Assert.Contains(first.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.ServiceUnavailable });
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
-        await using var scope = service.Services.CreateAsyncScope();
-        var devices = await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Devices.Where(d => d.AccountId == account.AccountId).Select(d => d.Id).ToListAsync();
+        await using var scope = proxied.Service.Services.CreateAsyncScope();
+        var devices = await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Devices.Where(d => d.AccountId == proxied.AccountId).Select(d => d.Id).ToListAsync();
         Assert.Equal([(await ReadJsonAsync(retry)).GetProperty("id").GetString()!], devices);
+    }
+
+    /// <summary>A service of its own on a database of its own, reached through a <see cref="CuttingProxy"/>, and a client of a new account.</summary>
+    private async Task<Proxied> ProxiedAsync()
+    {
+        var database = await Api.NewDatabaseAsync("proxied");
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(database);
+        var proxy = CuttingProxy.Start(direct.Host!, direct.Port);
+        var service = Api.Factory.WithWebHostBuilder(web => web.UseSetting("ConnectionStrings:Postgres", proxy.Through(database)));
+        var account = await ApiFixture.CreateAccountAsync(service.Services, "Proxied");
+        using var anonymous = ApiFixture.Client(service);
+        var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        return new Proxied(proxy, service, client, account.AccountId);
+    }
+
+    private sealed record Proxied(CuttingProxy Proxy, Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> Service, HttpClient Client, string AccountId) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Service.DisposeAsync();
+            await Proxy.DisposeAsync();
+        }
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string body, string key)
