@@ -69,13 +69,12 @@ public static class IdempotencyFilter
             var request = context.Arguments.OfType<TRequest>().Single();
             var hash = SHA256.HashData(Encoding.UTF8.GetBytes(
                 $"{http.Request.Method} {http.Request.Path}\n{JsonSerializer.Serialize(request, json.Value.SerializerOptions)}"));
-            // PostgreSQL keeps microseconds: the claim's time, as stored, is how this request knows its own claim.
             var now = time.GetUtcNow();
-            now = now.AddTicks(-(now.Ticks % 10));
+            var token = Guid.NewGuid();
 
             try
             {
-                var (claimed, stored) = await ClaimAsync(caller, key, hash, now, http.RequestAborted);
+                var (claimed, stored) = await ClaimAsync(caller, key, hash, now, token, http.RequestAborted);
                 if (!claimed)
                 {
                     return Answer(http, stored!, hash, key);
@@ -87,16 +86,17 @@ public static class IdempotencyFilter
             {
                 // Answering a failure, the request lets its key go (unless its change committed with its replay), so
                 // that a retry runs at once rather than finding the key still held.
-                await ForgetAsync(caller, key, now);
+                await ForgetAsync(caller, key, token);
                 throw;
             }
         }
 
-        private async Task<(bool Claimed, IdempotencyKey? Stored)> ClaimAsync(Caller caller, string key, byte[] hash, DateTimeOffset now, CancellationToken cancellationToken)
+        private async Task<(bool Claimed, IdempotencyKey? Stored)> ClaimAsync(
+            Caller caller, string key, byte[] hash, DateTimeOffset now, Guid token, CancellationToken cancellationToken)
         {
             var inserted = await db.Database.ExecuteSqlInterpolatedAsync($"""
-                INSERT INTO idempotency_keys (account_id, live_mode, key, request_hash, time_created, locked_at)
-                VALUES ({caller.AccountId}, {caller.LiveMode}, {key}, {hash}, {now}, {now})
+                INSERT INTO idempotency_keys (account_id, live_mode, key, request_hash, time_created, locked_at, claim_token)
+                VALUES ({caller.AccountId}, {caller.LiveMode}, {key}, {hash}, {now}, {now}, {token})
                 ON CONFLICT DO NOTHING
                 """, cancellationToken);
             if (inserted == 1)
@@ -105,7 +105,7 @@ public static class IdempotencyFilter
             }
 
             var stored = await Find(caller, key).SingleAsync(cancellationToken);
-            if (stored.ResponseStatus is null && stored.LockedAt == now && stored.RequestHash.AsSpan().SequenceEqual(hash))
+            if (stored.ClaimToken == token)
             {
                 // This request's own claim: its insert committed, but the acknowledgement was lost and the insert retried.
                 return (true, null);
@@ -121,11 +121,12 @@ public static class IdempotencyFilter
 
             // Take the key over, unless another request did so first (the update then matches nothing).
             var taken = await Find(caller, key)
-                .Where(k => k.TimeCreated == stored.TimeCreated && k.LockedAt == stored.LockedAt)
+                .Where(k => k.TimeCreated == stored.TimeCreated && k.LockedAt == stored.LockedAt && k.ClaimToken == stored.ClaimToken)
                 .ExecuteUpdateAsync(k => k
                     .SetProperty(x => x.RequestHash, hash)
                     .SetProperty(x => x.TimeCreated, expired ? now : stored.TimeCreated)
                     .SetProperty(x => x.LockedAt, now)
+                    .SetProperty(x => x.ClaimToken, token)
                     .SetProperty(x => x.ResponseStatus, (int?)null)
                     .SetProperty(x => x.ResponseBody, (string?)null)
                     .SetProperty(x => x.ResponseLocation, (string?)null), cancellationToken);
@@ -194,11 +195,11 @@ public static class IdempotencyFilter
             return result;
         }
 
-        private async Task ForgetAsync(Caller caller, string key, DateTimeOffset claimedAt)
+        private async Task ForgetAsync(Caller caller, string key, Guid token)
         {
             try
             {
-                await Find(caller, key).Where(k => k.ResponseStatus == null && k.LockedAt == claimedAt).ExecuteDeleteAsync(CancellationToken.None);
+                await Find(caller, key).Where(k => k.ResponseStatus == null && k.ClaimToken == token).ExecuteDeleteAsync(CancellationToken.None);
             }
             catch (Exception e) when (ErrorHandling.DatabaseUnavailable(e))
             {

@@ -11,6 +11,8 @@ public sealed class IdempotencyKey
     public required DateTimeOffset TimeCreated { get; set; }
     /// <summary>When a request last took the key; a key whose request vanished (a crashed instance) can be taken again after a while.</summary>
     public required DateTimeOffset LockedAt { get; set; }
+    /// <summary>Which request holds the key: a request knows its own claim by it (an insert retried after a lost acknowledgement).</summary>
+    public Guid? ClaimToken { get; set; }
     public int? ResponseStatus { get; set; }
     public string? ResponseBody { get; set; }
     public string? ResponseLocation { get; set; }

@@ -264,6 +264,30 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
         Assert.Equal(1, await CountAsync(db => db.Webhooks));
     }
 
+    [Fact]
+    public async Task Webhook_creates_racing_with_one_key_store_one_endpoint_and_every_201_is_it()
+    {
+        var (_, client) = await SignInAsync();
+        var body = """{"url":"https://example.com/race","enabled_events":["*"]}""";
+
+        var answers = await Race.RunAsync(Enumerable.Range(0, 12).Select(i => ($"{i}", HttpMethod.Post,
+            Race.Send(() => SendAsync(client, "/webhooks", body, "race-key")))));
+
+        var created = answers.Where(a => a.Status == HttpStatusCode.Created).Select(a => a.Body.GetProperty("id").GetString()!).Distinct().ToList();
+        Assert.Single(created);
+        Assert.All(answers.Where(a => a.Status != HttpStatusCode.Created), a =>
+        {
+            Assert.Equal(HttpStatusCode.Conflict, a.Status);
+            Assert.Equal("idempotency_key_in_use", a.Body.GetProperty("code").GetString());
+        });
+        Assert.Equal(created, await ListIdsAsync(client, "/webhooks"));
+        Assert.Equal(1, await CountAsync(db => db.Webhooks));
+        Assert.Equal(1, await CountAsync(db => db.Set<Flatpeak.Devices.Api.Webhooks.WebhookFeedPosition>()));
+        Assert.Equal(1, await CountKeysAsync());
+        // Webhook endpoints write no events.
+        Assert.Empty(await StoredEventsAsync());
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("lost-ack")]

@@ -370,6 +370,36 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
     }
 
     [Fact]
+    public async Task Racing_retries_of_a_failed_delivery_send_it_once_and_every_answer_is_a_state_it_had()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        var failing = true;
+        receiver.Answers["/race"] = _ => (failing ? 503 : 204, TimeSpan.Zero);
+        var (_, client) = await SignInAsync();
+        var webhook = await CreateWebhookAsync(client, receiver.Url("/race"), ["location.create"]);
+        await CreateLocationAsync(client);
+        var delivery = (await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "failed")).GetProperty("id").GetString();
+        failing = false;
+
+        var answers = await Race.RunAsync(Enumerable.Range(0, 12).Select(i => ($"{i}", HttpMethod.Post,
+            Race.Send(() => client.PostAsync($"/webhooks/{webhook}/deliveries/{delivery}/retry", null)))));
+        var succeeded = await WaitForDeliveryAsync(client, webhook, d => d.GetProperty("status").GetString() == "succeeded");
+        await SentinelDeliveredAsync(receiver);
+
+        // Made due again by one or more of them, then sent once; the others found it due, in flight or delivered.
+        Assert.Contains(answers, a => a.Status == HttpStatusCode.OK);
+        Assert.All(answers.Where(a => a.Status == HttpStatusCode.OK), a => Assert.Equal(delivery, a.Body.GetProperty("id").GetString()));
+        Assert.All(answers.Where(a => a.Status != HttpStatusCode.OK), a =>
+        {
+            Assert.Equal(HttpStatusCode.Conflict, a.Status);
+            Assert.True(a.Body.GetProperty("code").GetString() is "webhook_delivery_in_progress" or "webhook_delivery_succeeded", a.Body.GetRawText());
+        });
+        Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, receiver.To("/race").Count());
+        Assert.Equal(ApiFixture.WebhookSchedule.Count + 1, succeeded.GetProperty("attempts").GetInt32());
+        Assert.Equal(1, await CountMineAsync(db => db.WebhookDeliveries.Where(d => d.WebhookId == webhook)));
+    }
+
+    [Fact]
     public async Task A_slow_receiver_times_out_and_a_redirect_is_not_followed()
     {
         await using var receiver = await Receiver.StartAsync();

@@ -334,6 +334,10 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasColumnName("key")
                         .UseCollation("C");
 
+                    b.Property<Guid?>("ClaimToken")
+                        .HasColumnType("uuid")
+                        .HasColumnName("claim_token");
+
                     b.Property<DateTimeOffset>("LockedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("locked_at");
