@@ -16,16 +16,19 @@ public static class LoginEndpoints
 {
     public const string BasicChallenge = "Basic realm=\"Flatpeak Devices\", charset=\"UTF-8\"";
 
+    private const string LoginPath = "/login";
+    private const string TokensPath = "/auth/tokens";
+
     /// <summary>The paths that hand out tokens: <c>GET /login</c>, and busbar's name for it, <c>POST /auth/tokens</c>.</summary>
-    public static readonly string[] Paths = ["/login", "/auth/tokens"];
+    public static readonly string[] Paths = [LoginPath, TokensPath];
 
     public static IEndpointRouteBuilder MapLogin(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet(Paths[0], Login)
+        routes.MapGet(LoginPath, Login)
             .WithName("login")
             .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token")
             .AsTokenEndpoint();
-        routes.MapPost(Paths[1], Login)
+        routes.MapPost(TokensPath, Login)
             .WithName("auth_token_create")
             .WithSummary("Exchange an account id and API key (HTTP Basic) for a bearer token (busbar's name for GET /login)")
             .WithDescription("The same credentials, answer and throttling as GET /login. A request body is not used; as on every " +

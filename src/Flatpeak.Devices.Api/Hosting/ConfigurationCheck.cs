@@ -41,14 +41,8 @@ public static class ConfigurationCheck
         }
     }
 
-    public static IEnumerable<string> Problems(IConfiguration configuration) =>
+    private static IEnumerable<string> Problems(IConfiguration configuration) =>
         Sections.SelectMany(s => ProblemsOf(configuration.GetSection(s.Section), s.Options));
-
-    /// <summary>The keys of an options class, as they are written in configuration (<c>Section:Property</c>; lists as <c>:N</c>).</summary>
-    public static IEnumerable<string> Keys(string section, Type options) =>
-        Settable(options).SelectMany(p => ElementType(p.PropertyType) is { } element
-            ? IsScalar(element) ? [$"{section}:{p.Name}:N"] : Keys($"{section}:{p.Name}:N", element)
-            : IsScalar(p.PropertyType) ? [$"{section}:{p.Name}"] : Keys($"{section}:{p.Name}", p.PropertyType));
 
     private static IEnumerable<string> ProblemsOf(IConfigurationSection section, Type options)
     {

@@ -82,17 +82,6 @@ public static class ServiceHost
     private static bool OwnsProcess => System.Reflection.Assembly.GetEntryAssembly() == typeof(ServiceHost).Assembly;
 
     /// <summary>The database's own failure inside <paramref name="exception"/> (unreachable, refused, wrong password), if it is one.</summary>
-    private static Npgsql.NpgsqlException? DatabaseError(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is Npgsql.NpgsqlException npgsql)
-            {
-                return npgsql;
-            }
-        }
-
-        return null;
-    }
+    private static Exception? DatabaseError(Exception? exception) => ErrorHandling.InChain(exception, e => e is Npgsql.NpgsqlException);
 
 }

@@ -84,34 +84,28 @@ public static partial class ErrorHandling
     private const string SendJson = "Send the body as JSON with 'Content-Type: application/json'.";
 
     /// <summary>A fault of the connection to PostgreSQL (down, unreachable, restarting, pool exhausted), not of the request.</summary>
-    public static bool DatabaseUnavailable(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public static bool DatabaseUnavailable(Exception? exception) =>
+        InChain(exception, e => e is Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException) is not null;
 
     /// <summary>
     /// The database's schema is behind this version of the service (migrations pending): a table or column it uses is
     /// not there yet. Answered as <c>/readyz</c> answers it.
     /// </summary>
-    public static bool SchemaOutdated(Exception? exception)
+    public static bool SchemaOutdated(Exception? exception) =>
+        InChain(exception, e => e is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.UndefinedColumn }) is not null;
+
+    /// <summary>The first of <paramref name="exception"/> and its inner exceptions that <paramref name="matches"/>, or null.</summary>
+    public static Exception? InChain(Exception? exception, Func<Exception, bool> matches)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.UndefinedColumn })
+            if (matches(e))
             {
-                return true;
+                return e;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>The exception handler's response: client faults by their kind, anything else a 500 that tells nothing of our internals.</summary>

@@ -41,16 +41,5 @@ public static class RequestBudget
             }
         });
 
-    private static bool Cancelled(Exception? e)
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is OperationCanceledException or TimeoutException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool Cancelled(Exception? e) => ErrorHandling.InChain(e, e => e is OperationCanceledException or TimeoutException) is not null;
 }
