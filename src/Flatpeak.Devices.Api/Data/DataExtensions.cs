@@ -1,9 +1,11 @@
 using Flatpeak.Devices.Api.Common;
+using Flatpeak.Devices.Api.Data.Batching;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace Flatpeak.Devices.Api.Data;
 
@@ -17,8 +19,25 @@ public static class DataExtensions
             .Validate(_ => !string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName)),
                 $"'ConnectionStrings:{ConnectionStringName}' must be set to an Npgsql connection string; the service does not start without it.")
             .ValidateOnStart();
-        services.AddDbContextPool<DevicesDbContext>(options =>
-            Configure(options, WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName) ?? string.Empty)));
+        services.AddOptions<WritesOptions>().Bind(configuration.GetSection(WritesOptions.Section));
+        services.AddSingleton<WriteMetrics>();
+        // One pool of connections, for EF Core and for the batched writes.
+        services.AddSingleton(_ => NpgsqlDataSource.Create(WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName) ?? string.Empty)));
+        services.AddDbContextPool<DevicesDbContext>((provider, options) => Configure(options, provider.GetRequiredService<NpgsqlDataSource>()));
+        return services;
+    }
+
+    /// <summary>
+    /// A kind of write that shares statements (<see cref="WriteBatcher{TItem, TOutcome}"/>): the handlers take the
+    /// batcher, which runs as a hosted service (its writer loops).
+    /// </summary>
+    public static IServiceCollection AddBatchedWrite<TItem, TOutcome, TWrite>(this IServiceCollection services)
+        where TOutcome : class
+        where TWrite : class, IBatchedWrite<TItem, TOutcome>
+    {
+        services.AddSingleton<IBatchedWrite<TItem, TOutcome>, TWrite>();
+        services.AddSingleton<WriteBatcher<TItem, TOutcome>>();
+        services.AddHostedService(provider => provider.GetRequiredService<WriteBatcher<TItem, TOutcome>>());
         return services;
     }
 
@@ -27,9 +46,9 @@ public static class DataExtensions
     /// also reaches the code that made the call as an exception, and is reported once where it is handled (an
     /// expected 503 as one warning line, anything else as a 500 with its stack, a failed start as one line on stderr).
     /// </summary>
-    internal static void Configure(DbContextOptionsBuilder options, string connectionString) =>
+    internal static void Configure(DbContextOptionsBuilder options, NpgsqlDataSource database) =>
         options
-            .UseNpgsql(connectionString, npgsql => npgsql.EnableRetryOnFailure(
+            .UseNpgsql(database, npgsql => npgsql.EnableRetryOnFailure(
                 maxRetryCount: 2, maxRetryDelay: TimeSpan.FromMilliseconds(500), errorCodesToAdd: null))
             .UseSnakeCaseNamingConvention()
             .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)

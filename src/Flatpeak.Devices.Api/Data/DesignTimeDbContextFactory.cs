@@ -9,7 +9,7 @@ internal sealed class DesignTimeDbContextFactory : IDesignTimeDbContextFactory<D
     public DevicesDbContext CreateDbContext(string[] args)
     {
         var options = new DbContextOptionsBuilder<DevicesDbContext>();
-        DataExtensions.Configure(options, "Host=localhost;Database=flatpeak_devices");
+        DataExtensions.Configure(options, Npgsql.NpgsqlDataSource.Create("Host=localhost;Database=flatpeak_devices"));
         return new DevicesDbContext(options.Options);
     }
 }

@@ -4,6 +4,7 @@ using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Data.Batching;
 using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Idempotency;
 using FluentValidation;
@@ -17,7 +18,8 @@ public static class DeviceEndpoints
     public static IServiceCollection AddDevices(this IServiceCollection services) =>
         services
             .AddSingleton<IValidator<CreateDeviceRequest>, CreateDeviceRequestValidator>()
-            .AddSingleton<IValidator<DeviceListQuery>, DeviceListQueryValidator>();
+            .AddSingleton<IValidator<DeviceListQuery>, DeviceListQueryValidator>()
+            .AddBatchedWrite<DeviceCreate, DeviceCreateOutcome, DeviceCreates>();
 
     public static IEndpointRouteBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
@@ -43,8 +45,13 @@ public static class DeviceEndpoints
         (http, device, index) => ApiErrors.BadRequest(
             http, "location_not_found", $"No such location: '{device.LocationIds[index]}'.", $"locations[{index}]"));
 
-    public static Task<Results<Created<DeviceResponse>, BadRequest<ApiError>>> Create(
-        CreateDeviceRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates a device in a statement shared with the creates in flight beside it (<see cref="DeviceCreates"/>); its
+    /// answer, event and Idempotency-Key replay are its own, and it is answered once the statement has committed.
+    /// </summary>
+    public static async Task<Results<Created<DeviceResponse>, BadRequest<ApiError>>> Create(
+        CreateDeviceRequest request, Caller caller, WriteBatcher<DeviceCreate, DeviceCreateOutcome> creates, TimeProvider time, HttpContext http,
+        CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().TruncateToSeconds();
         var device = new Device
@@ -58,7 +65,17 @@ public static class DeviceEndpoints
             TimeCreated = now,
         };
         request.ApplyTo(device);
-        return ObjectWrites.CreateAsync(Kind, device, now, caller, db, http, cancellationToken);
+        var response = DeviceResponse.From(device);
+        var path = $"{Kind.Path}/{device.Id}";
+        var create = new DeviceCreate(
+            device, Kind.Serialize(response), ObjectIds.New(ObjectIds.Event, now), path, http.Features.Get<IdempotencyClaim>()?.Key);
+        if ((await creates.WriteAsync(create, cancellationToken)).MissingLocation is { } index)
+        {
+            return Kind.ReferenceNotFound(http, device, index);
+        }
+
+        IdempotencyClaim.Committed(http);
+        return TypedResults.Created(path, response);
     }
 
     public static async Task<Ok<ListResponse<DeviceResponse>>> List(

@@ -6,6 +6,7 @@ using System.Reflection;
 using Flatpeak.Devices.Api.Auth;
 using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Data.Batching;
 using Flatpeak.Devices.Api.Webhooks;
 
 namespace Flatpeak.Devices.Api.Hosting;
@@ -27,6 +28,7 @@ public static class ConfigurationCheck
         (AuthOptions.Section, typeof(AuthOptions)),
         (LoginThrottleOptions.Section, typeof(LoginThrottleOptions)),
         (DatabaseOptions.Section, typeof(DatabaseOptions)),
+        (WritesOptions.Section, typeof(WritesOptions)),
         (RateLimitingOptions.Section, typeof(RateLimitingOptions)),
         (WebhookOptions.Section, typeof(WebhookOptions)),
         (TelemetryOptions.Section, typeof(TelemetryOptions)),

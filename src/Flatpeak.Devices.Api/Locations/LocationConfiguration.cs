@@ -17,5 +17,9 @@ internal sealed class LocationConfiguration : IEntityTypeConfiguration<Location>
         // The reference_id and customer_id filters, newest first; the second is also a customer's embedded locations.
         location.HasIndex(l => new { l.AccountId, l.LiveMode, l.ReferenceId, l.Id });
         location.HasIndex(l => new { l.AccountId, l.LiveMode, l.CustomerId, l.Id });
+        // A location's customer is one of its account and mode, kept so by the database (a null customer_id is not checked).
+        location.HasOne<Customers.Customer>().WithMany()
+            .HasForeignKey(l => new { l.AccountId, l.LiveMode, l.CustomerId })
+            .OnDelete(DeleteBehavior.Restrict);
     }
 }

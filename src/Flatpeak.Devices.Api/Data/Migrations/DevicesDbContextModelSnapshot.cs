@@ -602,6 +602,25 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .HasConstraintName("fk_api_keys_accounts_account_id");
                 });
 
+            modelBuilder.Entity("Flatpeak.Devices.Api.Devices.DeviceLocation", b =>
+                {
+                    b.HasOne("Flatpeak.Devices.Api.Locations.Location", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId", "LiveMode", "LocationId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_device_locations_locations_account_id_live_mode_location_id");
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.Locations.Location", b =>
+                {
+                    b.HasOne("Flatpeak.Devices.Api.Customers.Customer", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId", "LiveMode", "CustomerId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_locations_customers_account_id_live_mode_customer_id");
+                });
+
             modelBuilder.Entity("Flatpeak.Devices.Api.Accounts.Account", b =>
                 {
                     b.Navigation("Keys");
