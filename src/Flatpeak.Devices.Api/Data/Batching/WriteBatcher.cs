@@ -41,7 +41,11 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
         _metrics = metrics;
         _options = options.Value;
         _logger = logger;
+        metrics.ObserveQueue(write.Kind, () => Queued);
     }
+
+    /// <summary>Writes waiting for a writer.</summary>
+    public int Queued => _queue.Reader.Count;
 
     /// <summary>Writes <paramref name="item"/> (in a shared statement when batching) and returns its outcome once committed.</summary>
     public Task<TOutcome> WriteAsync(TItem item, CancellationToken cancellationToken)
@@ -144,20 +148,25 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
         }
         else if (batch.Count == 1)
         {
-            await CompleteAloneAsync(batch[0], failure);
+            await CompleteAloneAsync(batch[0], failure, shared: false);
         }
         else
         {
             WriteBatcherLog.BatchFailed(_logger, failure, _write.Kind, batch.Count);
-            await Task.WhenAll(batch.Select(p => CompleteAloneAsync(p, failure)));
+            await Task.WhenAll(batch.Select(p => CompleteAloneAsync(p, failure, shared: true)));
         }
     }
 
-    private async Task CompleteAloneAsync(Pending pending, Exception failure)
+    /// <summary>
+    /// Writes one item of a failed statement alone. When the statement carried only this item, its failure is the
+    /// item's own; when it carried others, the item is sent again whatever the failure was (it may be another item's).
+    /// </summary>
+    private async Task CompleteAloneAsync(Pending pending, Exception failure, bool shared)
     {
         try
         {
-            pending.Complete(await WriteAloneAsync(pending.Item, pending.RequestAborted, failure));
+            var stored = shared && MayBeStored(failure) ? await FindStoredAsync(pending.Item, pending.RequestAborted) : null;
+            pending.Complete(stored ?? await WriteAloneAsync(pending.Item, pending.RequestAborted, shared ? null : failure));
         }
         catch (Exception e)
         {
@@ -166,25 +175,24 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
     }
 
     /// <summary>
-    /// Writes one item in a statement of its own. After a failure (<paramref name="failed"/>, when a batch that carried
-    /// it failed), it first looks for the item: a lost acknowledgement may hide that it was stored. Then it retries
-    /// faults that a new attempt can clear: a lost connection, a deadlock, or a reference deleted meanwhile (the
-    /// statement's own check then sees it gone).
+    /// Writes one item in a statement of its own, retrying faults that a new attempt can clear: a lost connection, a
+    /// deadlock, or a reference deleted meanwhile (the statement's own check then sees it gone). Before each retry it
+    /// looks for the item: a lost acknowledgement may hide that it was stored.
     /// </summary>
     private async Task<TOutcome> WriteAloneAsync(TItem item, CancellationToken cancellationToken, Exception? failed = null)
     {
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = failed is null ? 1 : 2; ; attempt++)
         {
             if (failed is not null)
             {
-                if (await FindStoredAsync(item, cancellationToken) is { } stored)
-                {
-                    return stored;
-                }
-
                 if (attempt > AttemptsAlone || !Retryable(failed))
                 {
                     ExceptionDispatchInfo.Throw(failed);
+                }
+
+                if (MayBeStored(failed) && await FindStoredAsync(item, cancellationToken) is { } stored)
+                {
+                    return stored;
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(50 * (attempt - 1)), cancellationToken);
@@ -230,6 +238,13 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
             return null;
         }
     }
+
+    /// <summary>
+    /// Whether the item may be stored after this failure: a lost connection leaves the commit unknown, and a unique
+    /// violation may be an earlier attempt's row; any other failure the database reported ended the statement uncommitted.
+    /// </summary>
+    private static bool MayBeStored(Exception e) =>
+        Common.ErrorHandling.InChain(e, x => x is PostgresException { SqlState: not PostgresErrorCodes.UniqueViolation }) is null;
 
     private static bool Retryable(Exception e) =>
         Common.ErrorHandling.DatabaseUnavailable(e) ||
