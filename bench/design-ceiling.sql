@@ -1,10 +1,10 @@
--- What the service sends per POST /devices now, as pgbench runs it: ONE statement that checks the locations, inserts
--- the device only when all are found, records it at its location, and inserts its device.create event from the inserted row (Devices/DeviceStatements.cs
--- and Data/Changes.cs), as sent for a request without an Idempotency-Key.
+-- The database work of one POST /devices, as pgbench runs it: ONE statement that checks the locations, inserts the
+-- device only when all are found, records it at its location (the foreign key to locations checks it again, and
+-- locks it against a delete), and inserts its device.create event from the inserted row. The service sends the same
+-- work for many devices at once (Devices/DeviceCreates.cs); this is its shape for one.
 WITH found AS (
     SELECT l.id FROM locations l
     WHERE l.account_id = :account AND l.live_mode = false AND l.id = ANY(ARRAY[:location]::text[])
-    FOR KEY SHARE
 ), missing AS (
     SELECT min(wanted.ord)::int - 1 AS index
     FROM unnest(ARRAY[:location]::text[]) WITH ORDINALITY AS wanted(id, ord)

@@ -17,6 +17,11 @@ PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-"8 16 32"}
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-15}
 WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-"8 32"}
 SEED_DEVICES=${SEED_DEVICES:-1000000}
+# The parts to run (all by default); e.g. PHASES="pgbench batching" for the batching comparison alone.
+PHASES=${PHASES:-"main floor webhooks pgbench seed batching"}
+BATCHING_CONNECTIONS=${BATCHING_CONNECTIONS:-"1 8 32 64"}
+BATCHING_ROUNDS=${BATCHING_ROUNDS:-2}
+has() { [[ " $PHASES " == *" $1 "* ]]; }
 
 [ "$(id -u)" = 0 ] && sudo="" || sudo="sudo"
 need=()
@@ -29,9 +34,10 @@ pg_bin=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sor
 
 work=$(mktemp -d /tmp/flatpeak-bench.XXXXXX)
 chmod 755 "$work"
-service_pid="" receiver_pid="" floor_pid=""
+service_pid="" receiver_pid="" floor_pid="" unbatched_pid=""
 cleanup() {
   [ -n "$receiver_pid" ] && { kill "$receiver_pid" 2>/dev/null || true; }
+  [ -n "$unbatched_pid" ] && { kill "$unbatched_pid" 2>/dev/null || true; }
   [ -n "$floor_pid" ] && { kill "$floor_pid" 2>/dev/null || true; }
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
   # The service log of the last run, for a look after the fact.
@@ -90,7 +96,7 @@ postgres_ticks() {
 measure() {
   local connections=$1 script=$2 path=$3 s0 p0 line requests s1 p1
   s0=$(service_ticks); p0=$(postgres_ticks)
-  line=$(wrk -t2 -c"$connections" -d"${DURATION}s" --latency -s "$script" "${measured_url:-$url}$path" | grep '^RESULT')
+  line=$(wrk -t"$(( connections < 2 ? 1 : 2 ))" -c"$connections" -d"${DURATION}s" --latency -s "$script" "${measured_url:-$url}$path" | grep '^RESULT')
   s1=$(service_ticks); p1=$(postgres_ticks)
   requests=$(echo "$line" | sed -E 's/.* requests=([0-9]+).*/\1/')
   echo "$line service_cpu_us=$(awk -v d=$((s1 - s0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')" \
@@ -102,12 +108,14 @@ echo "== warm-up ${WARMUP}s (tiered JIT)" >&2
 wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "$url/devices" >/dev/null
 
 declare -A results
-for c in $CONNECTIONS; do
+has main && for c in $CONNECTIONS; do
   echo "== POST /devices, wrk ${c} connections, ${DURATION}s" >&2
   results[$c]=$(measure "$c" bench/post-device.lua /devices)
   echo "${results[$c]}" >&2
 done
 
+floor=""
+if has floor; then
 # The floor: bench/floor serves POST /devices with the same framework pieces and the statement as pgbench runs it
 # (design-ceiling.sql: values, ids and the event's JSON made in SQL) and nothing else; it checks the same token and runs with the service's runtime environment
 # (service.env) and GC. The service stays up, idle.
@@ -126,13 +134,16 @@ floor=$(measured_pid=$floor_pid measured_url="http://127.0.0.1:$floor_port" meas
 echo "$floor" >&2
 kill "$floor_pid" 2>/dev/null || true; wait "$floor_pid" 2>/dev/null || true; floor_pid=""
 
+fi
+
+declare -A unhooked hooked lags
+if has webhooks; then
 # The same load with one endpoint subscribed to device.create (bench/receiver.js answering 200), right after the
 # same load without it, and the delivery lag: from each event's commit to the first attempt of its delivery.
 command -v node >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs >/dev/null; }
 receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 node bench/receiver.js "$receiver_port" &
 receiver_pid=$!
-declare -A unhooked hooked lags
 for c in $WEBHOOK_CONNECTIONS; do
   echo "== POST /devices, $c connections, ${DURATION}s, without a webhook endpoint, then with one" >&2
   unhooked[$c]=$(measure "$c" bench/post-device.lua /devices)
@@ -157,6 +168,8 @@ for c in $WEBHOOK_CONNECTIONS; do
 done
 kill "$receiver_pid" 2>/dev/null; receiver_pid=""
 
+fi
+
 pgbench_best() {
   local file=$1 best=0 tps clients
   for clients in $PGBENCH_CLIENTS; do
@@ -168,6 +181,8 @@ pgbench_best() {
   done
   echo "$best"
 }
+ceiling=0 design=0 design_fk=0
+if has pgbench; then
 echo "== pgbench (-M prepared, ${PGBENCH_SECONDS}s per client count)" >&2
 ceiling=$(pgbench_best bench/ceiling.sql)
 design=$(pgbench_best bench/design-ceiling.sql)
@@ -176,12 +191,11 @@ design=$(pgbench_best bench/design-ceiling.sql)
                      ALTER TABLE events ADD CONSTRAINT bench_fk_events FOREIGN KEY (account_id) REFERENCES accounts (id);"
 design_fk=$(pgbench_best bench/design-ceiling.sql)
 "${psql_cmd[@]}" -c "ALTER TABLE devices DROP CONSTRAINT bench_fk_devices; ALTER TABLE events DROP CONSTRAINT bench_fk_events;"
-# What the FOR KEY SHARE lock on the device's locations (which keeps a location delete from racing the create) costs.
-sed 's/^    FOR KEY SHARE$//' bench/design-ceiling.sql >"$work/design-unlocked.sql"
-design_unlocked=$(pgbench_best "$work/design-unlocked.sql")
+
+fi
 
 seeded_post="" seeded_get="" seeded_location="" location_bytes=0 devices_now=0
-if [ "$SEED_DEVICES" -gt 0 ]; then
+if has seed && [ "$SEED_DEVICES" -gt 0 ]; then
 echo "== seeding $SEED_DEVICES devices, each with its event" >&2
 "${psql_cmd[@]}" <<SQL
 INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, time_created)
@@ -214,6 +228,30 @@ seeded_location=$(BENCH_GET_PATH="/locations/$BENCH_LOCATION" measure 32 bench/g
 location_bytes=$(curl -fs -H "Authorization: Bearer $BENCH_TOKEN" "$url/locations/$BENCH_LOCATION" | wc -c)
 echo "$seeded_location bytes=$location_bytes" >&2
 fi
+# Natural batching on and off, interleaved in one run: a second instance with Writes__Batching=false on the same
+# database, each measured in turn at every connection count, BATCHING_ROUNDS times, the other idle meanwhile.
+declare -A batched unbatched
+if has batching; then
+  unbatched_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  (cd "$work/app" && set -a && . ./service.env && set +a && Writes__Batching=false exec dotnet Flatpeak.Devices.Api.dll --urls "http://127.0.0.1:$unbatched_port") >"$work/unbatched.log" 2>&1 &
+  unbatched_pid=$!
+  unbatched_url="http://127.0.0.1:$unbatched_port"
+  for _ in $(seq 1 120); do curl -fs "$unbatched_url/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
+  echo "== batching on and off: warm-up ${WARMUP}s each" >&2
+  wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "$url/devices" >/dev/null
+  wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "$unbatched_url/devices" >/dev/null
+  for round in $(seq 1 "$BATCHING_ROUNDS"); do
+    for c in $BATCHING_CONNECTIONS; do
+      echo "== round $round, POST /devices, $c connections, ${DURATION}s: batching on, then off" >&2
+      batched[$round.$c]=$(measure "$c" bench/post-device.lua /devices)
+      echo "${batched[$round.$c]}" >&2
+      unbatched[$round.$c]=$(measured_pid=$unbatched_pid measured_url=$unbatched_url measure "$c" bench/post-device.lua /devices)
+      echo "${unbatched[$round.$c]}" >&2
+    done
+  done
+  kill "$unbatched_pid" 2>/dev/null || true; wait "$unbatched_pid" 2>/dev/null || true; unbatched_pid=""
+fi
+
 peak_rss_mb=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$service_pid/status")
 
 get() { echo "$1" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
@@ -221,19 +259,20 @@ row() {
   local label=$1 line=$2
   printf '%-34s rps=%-8s p50_ms=%-6s p99_ms=%-6s errors=%-3s non2xx=%-3s service_cpu_us=%-5s postgres_cpu_us=%-5s ratio=%.2f\n' \
     "$label" "$(get "$line" rps)" "$(get "$line" p50_ms)" "$(get "$line" p99_ms)" "$(get "$line" errors)" "$(get "$line" non201)" \
-    "$(get "$line" service_cpu_us)" "$(get "$line" postgres_cpu_us)" "$(awk -v r="$(get "$line" rps)" -v c="$ceiling" 'BEGIN {print r / c}')"
+    "$(get "$line" service_cpu_us)" "$(get "$line" postgres_cpu_us)" "$(awk -v r="$(get "$line" rps)" -v c="$ceiling" 'BEGIN {print (c > 0 ? r / c : 0)}')"
 }
 
 echo
-echo "ceiling.sql (location SELECT + device INSERT, autocommit) = $ceiling tps; design-ceiling.sql (the service's one statement, event included) = $design tps ($(awk -v d="$design" -v c="$ceiling" 'BEGIN {printf "%.2f", d / c}') x ceiling)"
-echo "design-ceiling.sql with foreign keys from devices and events to accounts = $design_fk tps"
-echo "design-ceiling.sql without FOR KEY SHARE on the locations = $design_unlocked tps"
+if has pgbench; then
+  echo "ceiling.sql (location SELECT + device INSERT, autocommit) = $ceiling tps; design-ceiling.sql (the service's statement for one device, event included) = $design tps ($(awk -v d="$design" -v c="$ceiling" 'BEGIN {printf "%.2f", d / c}') x ceiling)"
+  echo "design-ceiling.sql with foreign keys from devices and events to accounts = $design_fk tps"
+fi
 echo "$(nproc) cores, wrk + service + PostgreSQL on one machine; service peak RSS = ${peak_rss_mb} MB; ratio = requests/s / ceiling"
-for c in $CONNECTIONS; do
+has main && for c in $CONNECTIONS; do
   row "POST /devices c=$c" "${results[$c]}"
 done
-row "floor (bench/floor) c=32" "$floor"
-for c in $WEBHOOK_CONNECTIONS; do
+[ -n "$floor" ] && row "floor (bench/floor) c=32" "$floor"
+has webhooks && for c in $WEBHOOK_CONNECTIONS; do
   row "POST /devices c=$c, no webhook" "${unhooked[$c]}"
   row "POST /devices c=$c, 1 webhook" "${hooked[$c]}"
   read -r deliveries lag_p50 lag_p99 undelivered <<<"${lags[$c]}"
@@ -243,4 +282,12 @@ if [ -n "$seeded_post" ]; then
   row "POST /devices c=32, $devices_now devices" "$seeded_post"
   row "GET /devices?limit=100 c=32" "$seeded_get"
   row "GET /locations/{id} c=32 ($location_bytes B)" "$seeded_location"
+fi
+if has batching; then
+  for round in $(seq 1 "$BATCHING_ROUNDS"); do
+    for c in $BATCHING_CONNECTIONS; do
+      row "round $round c=$c batching on" "${batched[$round.$c]}"
+      row "round $round c=$c batching off" "${unbatched[$round.$c]}"
+    done
+  done
 fi

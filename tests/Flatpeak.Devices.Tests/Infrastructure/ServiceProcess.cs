@@ -105,6 +105,24 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException($"The service did not become ready:\n{Output}");
     }
 
+    /// <summary>A client of this process that sends <paramref name="bearerToken"/>.</summary>
+    public HttpClient Client(string bearerToken)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearerToken);
+        return client;
+    }
+
+    /// <summary>A new account in <paramref name="connectionString"/>'s database (by the operator command), and a token of its test key from this process.</summary>
+    public async Task<string> NewAccountTokenAsync(string connectionString, string name)
+    {
+        var (exit, stdout, stderr) = await RunCommandAsync(connectionString, "accounts", "create", "--name", name);
+        Assert.True(exit == 0, stderr);
+        var account = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+        using var client = new HttpClient { BaseAddress = BaseAddress };
+        return await ApiFixture.LoginAsync(client, account.GetProperty("account_id").GetString()!, account.GetProperty("test_key").GetString()!);
+    }
+
     /// <summary>
     /// Stops the service as an operator does (SIGTERM), so that it flushes its logs, and waits for it and the end of its
     /// output; then <see cref="Output"/> is everything it wrote.

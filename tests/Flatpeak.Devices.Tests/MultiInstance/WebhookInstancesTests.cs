@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
@@ -27,9 +26,9 @@ public sealed class WebhookInstancesTests(ApiFixture api, ITestOutputHelper outp
         await using var a = ServiceProcess.StartServer(database, settings);
         await using var b = ServiceProcess.StartServer(database, settings);
         await Task.WhenAll(a.WaitUntilReadyAsync(), b.WaitUntilReadyAsync());
-        var token = await TokenAsync(database, a);
-        using var clientA = Client(a, token);
-        using var clientB = Client(b, token);
+        var token = await a.NewAccountTokenAsync(database, "Hooks");
+        using var clientA = a.Client(token);
+        using var clientB = b.Client(token);
         await CreateWebhookAsync(clientA, receiver.Url("/fleet"), ["*"]);
 
         var location = await CreateLocationAsync(clientB);
@@ -70,8 +69,8 @@ public sealed class WebhookInstancesTests(ApiFixture api, ITestOutputHelper outp
         try
         {
             await first.WaitUntilReadyAsync();
-            var token = await TokenAsync(database, first);
-            using var client = Client(first, token);
+            var token = await first.NewAccountTokenAsync(database, "Hooks");
+            using var client = first.Client(token);
             await CreateWebhookAsync(client, receiver.Url("/crash"), ["*"]);
             var location = await CreateLocationAsync(client);
             ids.Add(location);
@@ -96,20 +95,4 @@ public sealed class WebhookInstancesTests(ApiFixture api, ITestOutputHelper outp
 
     private static IEnumerable<string> ObjectIds(Receiver receiver) =>
         receiver.Requests.Select(r => r.ObjectId);
-
-    private static HttpClient Client(ServiceProcess server, string token)
-    {
-        var client = new HttpClient { BaseAddress = server.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
-    }
-
-    private static async Task<string> TokenAsync(string database, ServiceProcess server)
-    {
-        var (exit, stdout, stderr) = await ServiceProcess.RunCommandAsync(database, "accounts", "create", "--name", "Hooks");
-        Assert.True(exit == 0, stderr);
-        var account = JsonDocument.Parse(stdout).RootElement;
-        using var client = new HttpClient { BaseAddress = server.BaseAddress };
-        return await ApiFixture.LoginAsync(client, account.GetProperty("account_id").GetString()!, account.GetProperty("test_key").GetString()!);
-    }
 }
