@@ -29,13 +29,14 @@ public static class CustomerEndpoints
     public static readonly ObjectKind<Customer, CreateCustomerRequest, CustomerResponse> Kind = new(
         "customer",
         "/customers",
-        CustomerStatements.For,
         ApiJsonContext.Default.CreateCustomerRequest,
         ApiJsonContext.Default.CustomerResponse,
         (request, customer) => request.ApplyTo(customer),
         CustomerResponse.From,
         CustomerStatements.LocationsOf,
-        (_, customer, index) => throw new InvalidOperationException($"A customer references nothing, yet its write answered {index}."));
+        MissingReference: null,
+        InUse: (db, caller, id, ct) => db.Locations.AnyAsync(l => l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode && l.CustomerId == id, ct),
+        OwnedRows: null);
 
     public static Task<Results<Created<CustomerResponse>, BadRequest<ApiError>>> Create(
         CreateCustomerRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)

@@ -8,25 +8,10 @@ using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Idempotency;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace Flatpeak.Devices.Api.Data;
-
-/// <summary>
-/// The SQL of one kind of object's writes (see <see cref="Changes"/>). <see cref="Create"/> and <see cref="Update"/>
-/// return the index of the first object they reference that is not one of the account and mode (null when all are);
-/// <see cref="Delete"/> returns how many rows went: 0 when the object is still in use.
-/// </summary>
-public interface IChangeStatements<TEntity>
-    where TEntity : class
-{
-    EntityColumns<TEntity> Columns { get; }
-
-    ChangeStatement Create { get; }
-
-    ChangeStatement Update { get; }
-
-    ChangeStatement Delete { get; }
-}
 
 /// <summary>
 /// The answer to a delete (<c>202</c>, Flatpeak's declared code, though the delete is complete): Flatpeak's
@@ -40,23 +25,25 @@ public sealed record DeletedResponse(string Message, string Id, string Object, b
 /// <summary>What the shared write path needs to know about one kind of object.</summary>
 /// <param name="Name">The object's name on the wire (<c>device</c>); events are <c>&lt;name&gt;.create|update|delete</c>.</param>
 /// <param name="Path">Where its objects live (<c>/devices</c>).</param>
-/// <param name="Statements">Its write statements.</param>
 /// <param name="RequestJson">Its create request, which is also what a patch is merged into and validated as.</param>
 /// <param name="ResponseJson">The object on the wire.</param>
 /// <param name="Apply">Writes a validated request's fields onto the entity.</param>
 /// <param name="Respond">The object on the wire, from the entity and its embedded ids.</param>
 /// <param name="EmbeddedIds">The query of the ids a page of these objects embed (a location's devices), given the account, mode and object ids; null when it embeds none.</param>
-/// <param name="ReferenceNotFound">The 400 for a referenced object that is not the account's: given the entity and the index the statement returned.</param>
+/// <param name="MissingReference">The 400 for an object the entity references that is not one of its account and mode, or null when all are; null when it references none. The foreign keys guarantee it; this names the field.</param>
+/// <param name="InUse">Whether other objects reference the object, which then cannot be deleted; null when nothing can.</param>
+/// <param name="OwnedRows">The rows the object owns, derived from its fields (a device's <see cref="Devices.DeviceLocation"/> rows): written, changed and deleted with it.</param>
 public sealed record ObjectKind<TEntity, TRequest, TResponse>(
     string Name,
     string Path,
-    Func<DevicesDbContext, IChangeStatements<TEntity>> Statements,
     JsonTypeInfo<TRequest> RequestJson,
     JsonTypeInfo<TResponse> ResponseJson,
     Action<TRequest, TEntity> Apply,
     Func<TEntity, IReadOnlyList<string>, TResponse> Respond,
     Func<DevicesDbContext, string, bool, string[], IQueryable<EmbeddedId>>? EmbeddedIds,
-    Func<HttpContext, TEntity, int, BadRequest<ApiError>> ReferenceNotFound)
+    Func<HttpContext, DevicesDbContext, TEntity, CancellationToken, Task<BadRequest<ApiError>?>>? MissingReference,
+    Func<DevicesDbContext, Caller, string, CancellationToken, Task<bool>>? InUse,
+    Func<TEntity, IEnumerable<object>>? OwnedRows)
     where TEntity : class, IHasObjectId
 {
     // Named once per kind, and checked against the event types the API lists.
@@ -84,12 +71,18 @@ public sealed record ObjectKind<TEntity, TRequest, TResponse>(
 
     public async Task<TResponse> RespondAsync(DevicesDbContext db, Caller caller, TEntity entity, CancellationToken cancellationToken) =>
         Respond(entity, await ChildrenAsync(db, caller, entity.Id, cancellationToken));
+
+    public IEnumerable<object> RowsOwnedBy(TEntity entity) => OwnedRows?.Invoke(entity) ?? [];
 }
 
 /// <summary>
-/// Create, merge-patch and delete for every kind of object, each one statement with its event (see <see cref="Changes"/>).
-/// A patch or delete first locks the object (<see cref="EntityColumns{TEntity}.Lock"/>), so writers of one object take
-/// turns and every event shows a state the object really had.
+/// Create, merge-patch and delete for the kinds of object written one at a time (locations, customers, device patches
+/// and deletes; device creates share statements: <see cref="Batching.WriteBatcher{TItem, TOutcome}"/>). Each is one
+/// EF Core unit of work: the object, the rows it owns, its event and, for a create with an Idempotency-Key, the
+/// response to replay, saved together in one transaction. References are foreign keys: a check before the save names
+/// the missing object or the object in use, and the database refuses what a concurrent write slipped past the check
+/// (the write then runs again, and the check sees it). Writers of one object take turns on a transaction-level
+/// advisory lock on its id, so every event shows a state the object really had, in the order the writes were made.
 /// </summary>
 public static class ObjectWrites
 {
@@ -98,21 +91,34 @@ public static class ObjectWrites
         where TEntity : class, IHasObjectId
     {
         var response = kind.Respond(entity, []);
-        var change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.CreateEvent, kind.Serialize(response), now);
-        var claim = http.Features.Get<IdempotencyClaim>();
+        var json = kind.Serialize(response);
         var path = $"{kind.Path}/{entity.Id}";
-        var statements = kind.Statements(db);
-        var missing = await db.WriteOnceAsync(
+        var eventId = ObjectIds.New(ObjectIds.Event, now);
+        ApiEvent? change = null;
+        var refused = await db.WriteOnceAsync(
             () => change,
-            ct => db.ExecuteChangeAsync<int?>(statements.Create, statements.Columns.Parameters(entity), change, claim, (StatusCodes.Status201Created, path), ct),
+            async ct =>
+            {
+                if (kind.MissingReference is not null && await kind.MissingReference(http, db, entity, ct) is { } missing)
+                {
+                    return missing;
+                }
+
+                db.Add(entity);
+                db.AddRange(kind.RowsOwnedBy(entity));
+                db.Events.Add(change = NewEvent(eventId, caller, kind.CreateEvent, entity.Id, json, now));
+                IdempotencyClaim.TrackResponse(http, db, caller, StatusCodes.Status201Created, json, path);
+                await db.SaveChangesAsync(ct);
+                return null;
+            },
             inTransaction: false,
             cancellationToken);
-        if (missing is { } index)
+        if (refused is not null)
         {
-            return kind.ReferenceNotFound(http, entity, index);
+            return refused;
         }
 
-        claim?.ResponseStored = true;
+        IdempotencyClaim.Committed(http);
         return TypedResults.Created(path, response);
     }
 
@@ -126,14 +132,15 @@ public static class ObjectWrites
     {
         // The body check has refused duplicates and broken JSON, and the patch filter anything but an object.
         var patch = JsonObject.Create(body)!;
-        var statements = kind.Statements(db);
-        ChangeEvent? change = null;
+        var now = TimeOf(http);
+        var eventId = ObjectIds.New(ObjectIds.Event, now);
+        ApiEvent? change = null;
         return await db.WriteOnceAsync<Results<Ok<TResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(
             () => change,
             async ct =>
             {
                 change = null;
-                if (await LockAsync(db, statements.Columns.Lock, statements, caller, id, ct) is not { } entity)
+                if (await LockAsync<TEntity>(db, caller, id, ct) is not { } entity)
                 {
                     return ApiErrors.NotFound(http, kind.Name, id);
                 }
@@ -147,6 +154,7 @@ public static class ObjectWrites
                     return invalid;
                 }
 
+                var ownedBefore = kind.RowsOwnedBy(entity).ToHashSet();
                 kind.Apply(request!, entity);
                 var updated = kind.Respond(entity, children);
                 var json = kind.Serialize(updated);
@@ -155,10 +163,17 @@ public static class ObjectWrites
                     return TypedResults.Ok(stored);
                 }
 
-                change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.UpdateEvent, json, TimeOf(http));
-                var missing = await db.ExecuteChangeAsync<int?>(
-                    statements.Update, statements.Columns.Parameters(entity), change, claim: null, (StatusCodes.Status200OK, null), ct);
-                return missing is { } index ? kind.ReferenceNotFound(http, entity, index) : TypedResults.Ok(updated);
+                if (kind.MissingReference is not null && await kind.MissingReference(http, db, entity, ct) is { } missing)
+                {
+                    return missing;
+                }
+
+                var ownedAfter = kind.RowsOwnedBy(entity).ToHashSet();
+                db.RemoveRange(ownedBefore.Except(ownedAfter));
+                db.AddRange(ownedAfter.Except(ownedBefore));
+                db.Events.Add(change = NewEvent(eventId, caller, kind.UpdateEvent, id, json, now));
+                await db.SaveChangesAsync(ct);
+                return TypedResults.Ok(updated);
             },
             inTransaction: true,
             cancellationToken);
@@ -166,48 +181,131 @@ public static class ObjectWrites
 
     /// <summary>
     /// Deletes under the object's lock, so that the event shows the object exactly as it was when it went. An object that
-    /// others still reference is refused with <c>409 &lt;name&gt;_in_use</c>: the referencing writes lock what they
-    /// reference (<c>FOR KEY SHARE</c>), so none can slip in between the check and the delete.
+    /// others still reference is refused with <c>409 &lt;name&gt;_in_use</c>; the foreign keys refuse a reference made
+    /// after the check, and the delete then runs again and sees it.
     /// </summary>
     public static async Task<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>> DeleteAsync<TEntity, TRequest, TResponse>(
         ObjectKind<TEntity, TRequest, TResponse> kind, string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
         where TEntity : class, IHasObjectId
     {
-        var statements = kind.Statements(db);
-        ChangeEvent? change = null;
+        var now = TimeOf(http);
+        var eventId = ObjectIds.New(ObjectIds.Event, now);
+        ApiEvent? change = null;
         return await db.WriteOnceAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>>(
             () => change,
             async ct =>
             {
                 change = null;
-                if (await LockAsync(db, statements.Columns.LockToDelete, statements, caller, id, ct) is not { } entity)
+                if (await LockAsync<TEntity>(db, caller, id, ct) is not { } entity)
                 {
                     return ApiErrors.NotFound(http, kind.Name, id);
                 }
 
-                var response = await kind.RespondAsync(db, caller, entity, ct);
-                change = new ChangeEvent(caller.AccountId, caller.LiveMode, kind.DeleteEvent, kind.Serialize(response), TimeOf(http));
-                var deleted = await db.ExecuteChangeAsync<int>(
-                    statements.Delete, statements.Columns.KeyParameters(entity), change, claim: null, (StatusCodes.Status202Accepted, null), ct);
-                if (deleted == 0)
+                if (kind.InUse is not null && await kind.InUse(db, caller, id, ct))
                 {
-                    change = null;
                     return ApiErrors.Conflict(http, $"{kind.Name}_in_use", $"The {kind.Name} '{id}' is still referenced; remove the references first.");
                 }
 
+                var response = await kind.RespondAsync(db, caller, entity, ct);
+                db.RemoveRange(kind.RowsOwnedBy(entity));
+                db.Remove(entity);
+                db.Events.Add(change = NewEvent(eventId, caller, kind.DeleteEvent, id, kind.Serialize(response), now));
+                await db.SaveChangesAsync(ct);
                 return TypedResults.Accepted((string?)null, DeletedResponse.Of(entity.Id, kind.Name, caller.LiveMode));
             },
             inTransaction: true,
             cancellationToken);
     }
 
-    /// <summary>Reads the object, and makes the other writers of this object wait until the transaction ends.</summary>
-    private static async Task<TEntity?> LockAsync<TEntity>(
-        DevicesDbContext db, string lockStatement, IChangeStatements<TEntity> statements, Caller caller, string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a write once, even when a transient fault hides whether it committed: EF's retrying strategy tries again,
+    /// but first asks whether the change's event exists; if it does, the first attempt committed and its result stands.
+    /// A write refused by a foreign key (a reference created or deleted meanwhile) runs again, and its checks then see
+    /// the reference as it now is. With <paramref name="inTransaction"/>, the write runs in a transaction (for the
+    /// object's lock and reads under it before the change).
+    /// </summary>
+    public static Task<T> WriteOnceAsync<T>(
+        this DevicesDbContext db, Func<ApiEvent?> change, Func<CancellationToken, Task<T>> write, bool inTransaction, CancellationToken cancellationToken)
+    {
+        const int ReferenceRetries = 3;
+        T? last = default;
+        var attempts = 0;
+        async Task<T> Attempt(DbContext _, CancellationToken ct)
+        {
+            for (var referenceRetry = 1; ; referenceRetry++)
+            {
+                last = default;
+                attempts++;
+                db.ChangeTracker.Clear();
+                try
+                {
+                    if (!inTransaction)
+                    {
+                        return last = await write(ct);
+                    }
+
+                    await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                    last = await write(ct);
+                    await transaction.CommitAsync(ct);
+                    return last;
+                }
+                catch (DbUpdateException e) when (Violated(e, PostgresErrorCodes.UniqueViolation) && attempts > 1)
+                {
+                    // The first attempt's commit became visible only after the check before this retry: it stands.
+                    if (await StoredAsync(ct))
+                    {
+                        return last!;
+                    }
+
+                    throw;
+                }
+                catch (DbUpdateException e) when (Violated(e, PostgresErrorCodes.ForeignKeyViolation) && referenceRetry < ReferenceRetries)
+                {
+                    // A reference changed between the check and the save: check again.
+                }
+                finally
+                {
+                    db.ChangeTracker.Clear();
+                }
+            }
+        }
+
+        async Task<bool> StoredAsync(CancellationToken ct) =>
+            change() is { } attempted &&
+            await db.Events.AnyAsync(e => e.AccountId == attempted.AccountId && e.LiveMode == attempted.LiveMode && e.Id == attempted.Id, ct);
+
+        async Task<ExecutionResult<T>> Committed(DbContext _, CancellationToken ct) =>
+            await StoredAsync(ct) ? new ExecutionResult<T>(true, last!) : new ExecutionResult<T>(false, default!);
+
+        return db.Database.CreateExecutionStrategy().ExecuteAsync<DbContext, T>(db, Attempt, Committed, cancellationToken);
+    }
+
+    private static bool Violated(DbUpdateException e, string sqlState) =>
+        ErrorHandling.InChain(e, x => x is PostgresException p && p.SqlState == sqlState) is not null;
+
+    private static ApiEvent NewEvent(string id, Caller caller, string type, string objectId, string json, DateTimeOffset now) => new()
+    {
+        Id = id,
+        AccountId = caller.AccountId,
+        LiveMode = caller.LiveMode,
+        Type = type,
+        ObjectId = objectId,
+        Data = json,
+        TimeCreated = now,
+    };
+
+    /// <summary>
+    /// Reads the object for a change, after taking its turn among the object's writers: a transaction-level advisory
+    /// lock on its id, which assigns no transaction id, so the writers' transaction ids (taken by their first write)
+    /// follow the order they took turns, which is the event feed's order.
+    /// </summary>
+    private static async Task<TEntity?> LockAsync<TEntity>(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken)
         where TEntity : class
     {
-        var key = statements.Columns.KeyParameters(caller.AccountId, caller.LiveMode, id);
-        return (await db.Set<TEntity>().FromSqlRaw(lockStatement, [.. key]).ToListAsync(cancellationToken)).SingleOrDefault();
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({id}, 0))", cancellationToken);
+        return await db.Set<TEntity>().AsTracking()
+            .Where(e => EF.Property<string>(e, "AccountId") == caller.AccountId && EF.Property<bool>(e, "LiveMode") == caller.LiveMode && EF.Property<string>(e, "Id") == id)
+            .SingleOrDefaultAsync(cancellationToken);
     }
 
     private static DateTimeOffset TimeOf(HttpContext http) =>

@@ -36,14 +36,34 @@ public static class DeviceEndpoints
     public static readonly ObjectKind<Device, CreateDeviceRequest, DeviceResponse> Kind = new(
         "device",
         "/devices",
-        DeviceStatements.For,
         ApiJsonContext.Default.CreateDeviceRequest,
         ApiJsonContext.Default.DeviceResponse,
         (request, device) => request.ApplyTo(device),
         (device, _) => DeviceResponse.From(device),
         EmbeddedIds: null,
-        (http, device, index) => ApiErrors.BadRequest(
-            http, "location_not_found", $"No such location: '{device.LocationIds[index]}'.", $"locations[{index}]"));
+        MissingLocation,
+        InUse: null,
+        OwnedRows: device => device.LocationIds.Select(l => new DeviceLocation
+        {
+            AccountId = device.AccountId,
+            LiveMode = device.LiveMode,
+            LocationId = l,
+            DeviceId = device.Id,
+        }));
+
+    /// <summary>The 400 for the first of a device's locations that is not a location of its account and mode.</summary>
+    public static BadRequest<ApiError> LocationNotFound(HttpContext http, Device device, int index) =>
+        ApiErrors.BadRequest(http, "location_not_found", $"No such location: '{device.LocationIds[index]}'.", $"locations[{index}]");
+
+    private static async Task<BadRequest<ApiError>?> MissingLocation(HttpContext http, DevicesDbContext db, Device device, CancellationToken cancellationToken)
+    {
+        var found = await db.Locations
+            .Where(l => l.AccountId == device.AccountId && l.LiveMode == device.LiveMode && device.LocationIds.Contains(l.Id))
+            .Select(l => l.Id)
+            .ToListAsync(cancellationToken);
+        var index = device.LocationIds.FindIndex(id => !found.Contains(id));
+        return index < 0 ? null : LocationNotFound(http, device, index);
+    }
 
     /// <summary>
     /// Creates a device in a statement shared with the creates in flight beside it (<see cref="DeviceCreates"/>); its
@@ -71,7 +91,7 @@ public static class DeviceEndpoints
             device, Kind.Serialize(response), ObjectIds.New(ObjectIds.Event, now), path, http.Features.Get<IdempotencyClaim>()?.Key);
         if ((await creates.WriteAsync(create, cancellationToken)).MissingLocation is { } index)
         {
-            return Kind.ReferenceNotFound(http, device, index);
+            return LocationNotFound(http, device, index);
         }
 
         IdempotencyClaim.Committed(http);

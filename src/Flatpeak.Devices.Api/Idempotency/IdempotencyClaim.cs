@@ -41,6 +41,32 @@ public sealed class IdempotencyClaim(string key)
     }
 
     /// <summary>
+    /// Adds the response the request's Idempotency-Key replays to <paramref name="db"/>'s unit of work, if the request
+    /// carries a key: saved with the change, or not at all. The key's row must exist (the filter claimed it).
+    /// </summary>
+    public static void TrackResponse(HttpContext http, DevicesDbContext db, Caller caller, int status, string body, string? location)
+    {
+        if (http.Features.Get<IdempotencyClaim>() is not { } claim)
+        {
+            return;
+        }
+
+        var key = new IdempotencyKey
+        {
+            AccountId = caller.AccountId,
+            LiveMode = caller.LiveMode,
+            Key = claim.Key,
+            RequestHash = [],
+            TimeCreated = default,
+            LockedAt = default,
+        };
+        db.IdempotencyKeys.Attach(key);
+        key.ResponseStatus = status;
+        key.ResponseBody = body;
+        key.ResponseLocation = location;
+    }
+
+    /// <summary>
     /// The write that stored the response committed: the filter must not store another. Not before the commit: a
     /// transaction that is retried may end with another answer, which the filter then stores.
     /// </summary>

@@ -174,9 +174,9 @@ public static class IdempotencyFilter
         }
 
         /// <summary>
-        /// Runs the endpoint. A change statement stores the response to replay with the change itself, in the same
-        /// statement (see <see cref="Data.Changes"/>); any other answer of the endpoint (a location_not_found, say) changed
-        /// nothing, so it is stored here, after.
+        /// Runs the endpoint. A write stores the response to replay in its own unit of work, with the change (see
+        /// <see cref="IdempotencyClaim"/>); any other answer of the endpoint (a location_not_found, say) changed nothing,
+        /// so it is stored here, after.
         /// </summary>
         private async Task<object?> RunAndRememberAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, Caller caller, string key)
         {

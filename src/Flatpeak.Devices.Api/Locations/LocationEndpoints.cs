@@ -29,13 +29,21 @@ public static class LocationEndpoints
     public static readonly ObjectKind<Location, CreateLocationRequest, LocationResponse> Kind = new(
         "location",
         "/locations",
-        LocationStatements.For,
         ApiJsonContext.Default.CreateLocationRequest,
         ApiJsonContext.Default.LocationResponse,
         (request, location) => request.ApplyTo(location),
         LocationResponse.From,
         LocationStatements.DevicesAt,
-        (http, location, _) => ApiErrors.BadRequest(http, "customer_not_found", $"No such customer: '{location.CustomerId}'.", "customer_id"));
+        MissingCustomer,
+        InUse: (db, caller, id, ct) => db.DeviceLocations.AnyAsync(l => l.AccountId == caller.AccountId && l.LiveMode == caller.LiveMode && l.LocationId == id, ct),
+        OwnedRows: null);
+
+    /// <summary>The 400 for a customer_id that is not a customer of the location's account and mode.</summary>
+    private static async Task<BadRequest<ApiError>?> MissingCustomer(HttpContext http, DevicesDbContext db, Location location, CancellationToken cancellationToken) =>
+        location.CustomerId is null ||
+        await db.Customers.AnyAsync(c => c.AccountId == location.AccountId && c.LiveMode == location.LiveMode && c.Id == location.CustomerId, cancellationToken)
+            ? null
+            : ApiErrors.BadRequest(http, "customer_not_found", $"No such customer: '{location.CustomerId}'.", "customer_id");
 
     public static Task<Results<Created<LocationResponse>, BadRequest<ApiError>>> Create(
         CreateLocationRequest request, Caller caller, DevicesDbContext db, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
