@@ -52,6 +52,7 @@ public static class Telemetry
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(Webhooks.WebhookMetrics.MeterName)
+                .AddMeter(Data.Batching.WriteMetrics.MeterName)
                 .AddMeter("Npgsql")
                 .AddOtlpExporter((exporter, reader) =>
                 {
