@@ -228,33 +228,35 @@ public static class ObjectWrites
         this DevicesDbContext db, Func<ApiEvent?> change, Func<CancellationToken, Task<T>> write, bool inTransaction, CancellationToken cancellationToken)
     {
         const int ReferenceRetries = 3;
-        T? last = default;
+        // The result of the last attempt that reached its commit: the one that stands if that commit went through.
+        T? written = default;
         var attempts = 0;
         async Task<T> Attempt(DbContext _, CancellationToken ct)
         {
             for (var referenceRetry = 1; ; referenceRetry++)
             {
-                last = default;
                 attempts++;
                 db.ChangeTracker.Clear();
                 try
                 {
                     if (!inTransaction)
                     {
-                        return last = await write(ct);
+                        var result = await write(ct);
+                        return written = result;
                     }
 
                     await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                    last = await write(ct);
+                    var outcome = await write(ct);
+                    written = outcome;
                     await transaction.CommitAsync(ct);
-                    return last;
+                    return outcome;
                 }
                 catch (DbUpdateException e) when (Violated(e, PostgresErrorCodes.UniqueViolation) && attempts > 1)
                 {
-                    // The first attempt's commit became visible only after the check before this retry: it stands.
+                    // An earlier attempt's commit became visible only after the check before this retry: it stands.
                     if (await StoredAsync(ct))
                     {
-                        return last!;
+                        return written!;
                     }
 
                     throw;
@@ -275,7 +277,7 @@ public static class ObjectWrites
             await db.Events.AnyAsync(e => e.AccountId == attempted.AccountId && e.LiveMode == attempted.LiveMode && e.Id == attempted.Id, ct);
 
         async Task<ExecutionResult<T>> Committed(DbContext _, CancellationToken ct) =>
-            await StoredAsync(ct) ? new ExecutionResult<T>(true, last!) : new ExecutionResult<T>(false, default!);
+            await StoredAsync(ct) ? new ExecutionResult<T>(true, written!) : new ExecutionResult<T>(false, default!);
 
         return db.Database.CreateExecutionStrategy().ExecuteAsync<DbContext, T>(db, Attempt, Committed, cancellationToken);
     }

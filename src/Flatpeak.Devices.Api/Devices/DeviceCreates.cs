@@ -18,8 +18,10 @@ public sealed record DeviceCreateOutcome(int? MissingLocation)
 /// device's locations against its own account and mode, inserts the devices whose locations are all found, their
 /// <c>device_locations</c> rows, their events, and the replays of those that carry an Idempotency-Key; it returns the
 /// devices refused, each with the index of its first location not found. The foreign key from
-/// <c>device_locations</c> to <c>locations</c> guarantees what the check only filters: a location deleted between the
-/// check and the insert fails the statement, and the batcher then writes its devices one by one.
+/// <c>device_locations</c> to <c>locations</c> guarantees the reference; the check names the missing location, and
+/// locks the found ones <c>FOR KEY SHARE</c> (the lock the foreign key takes anyway), so that a location deleted
+/// meanwhile is refused for its own device only: the check waits for the delete and then does not find it, instead of
+/// the foreign key failing the whole statement.
 /// </summary>
 public sealed class DeviceCreates : IBatchedWrite<DeviceCreate, DeviceCreateOutcome>
 {
@@ -43,10 +45,16 @@ public sealed class DeviceCreates : IBatchedWrite<DeviceCreate, DeviceCreateOutc
                 event_id, response, response_location, idempotency_key, request)
         ), wanted AS (
             SELECT * FROM unnest(@location_request::bigint[], @location_index::int[], @location_id::text[]) AS w(request, index, location_id)
+        ), found AS (
+            SELECT w.request, w.location_id
+            FROM wanted w
+            JOIN new_device d ON d.request = w.request
+            JOIN locations l ON l.account_id = d.account_id AND l.live_mode = d.live_mode AND l.id = w.location_id
+            FOR KEY SHARE OF l
         ), missing AS (
             SELECT w.request, min(w.index) AS index
-            FROM wanted w JOIN new_device d ON d.request = w.request
-            WHERE NOT EXISTS (SELECT FROM locations l WHERE l.account_id = d.account_id AND l.live_mode = d.live_mode AND l.id = w.location_id)
+            FROM wanted w
+            WHERE NOT EXISTS (SELECT FROM found f WHERE f.request = w.request AND f.location_id = w.location_id)
             GROUP BY w.request
         ), created AS (
             INSERT INTO devices (

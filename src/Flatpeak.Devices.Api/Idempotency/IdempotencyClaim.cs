@@ -6,9 +6,10 @@ namespace Flatpeak.Devices.Api.Idempotency;
 
 /// <summary>
 /// The Idempotency-Key a request holds, as a request feature. A write stores the response to replay in its own unit
-/// of work, so that the change never commits without it: the change statements in the statement itself, other writes
-/// with <see cref="StoreInTransactionAsync"/>; once committed, either says so here. An answer that changed nothing is
-/// stored by the filter, after.
+/// of work, so that the change never commits without it: a batched device create in its statement
+/// (<see cref="Devices.DeviceCreates"/>), the EF Core writes with <see cref="TrackResponse"/>, the webhook writes with
+/// <see cref="StoreInTransactionAsync"/>; once committed, each says so here (<see cref="Committed"/>). An answer that
+/// changed nothing is stored by the filter, after.
 /// </summary>
 public sealed class IdempotencyClaim(string key)
 {

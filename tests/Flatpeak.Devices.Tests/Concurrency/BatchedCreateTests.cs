@@ -201,6 +201,48 @@ public sealed class BatchedCreateTests(ApiFixture api, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_shared_statement_is_cancelled_when_one_of_its_requests_goes_and_the_others_are_written_alone()
+    {
+        var (_, client) = await SignInAsync();
+        var held = await CreateLocationAsync(client);
+        var holdersGone = new List<CancellationTokenSource>();
+        Task<HttpResponseMessage> Create(CancellationTokenSource gone) =>
+            client.PostAsync("/devices", new StringContent(CreateDeviceTests.SeedBody(held), Encoding.UTF8, "application/json"), gone.Token);
+        await using var writers = await HeldWriters.HoldAsync(Api.Factory, Api.Postgres.ConnectionString, held, () =>
+        {
+            holdersGone.Add(new CancellationTokenSource());
+            return Create(holdersGone[^1]);
+        });
+        using var leaver = new CancellationTokenSource();
+        using var stays = new CancellationTokenSource();
+        var leaving = Create(leaver);
+        await writers.QueuedAsync(1);
+        var staying = Enumerable.Range(0, 4).Select(_ => Create(stays)).ToList();
+        await writers.QueuedAsync(5);
+
+        // One writer let go: it takes the five queued creates into one statement, which waits on the lock too.
+        await holdersGone[0].CancelAsync();
+        await Wait.UntilAsync(() => writers.Batcher.Queued == 0, TimeSpan.FromSeconds(30), "the queued creates taken by the freed writer");
+        await writers.WaitingAsync(writers.Writers);
+        await leaver.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leaving);
+        await writers.ReleaseAsync();
+
+        var created = new List<string>();
+        foreach (var answer in await Task.WhenAll(staying.Concat(writers.Holders.Skip(1))))
+        {
+            Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+            created.Add((await ReadJsonAsync(answer)).GetProperty("id").GetString()!);
+        }
+
+        await AssertStoredOnceWithOneEventAsync(created);
+        // The statement of five was cancelled with its one request gone, and its four others were sent alone.
+        Assert.Contains((5, false), writers.Statements);
+        Assert.Equal(4, writers.Statements.Count(s => s == (1, true)) - (writers.Writers - 1));
+        holdersGone.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
     public async Task A_batch_whose_statement_fails_writes_nothing_half_and_each_request_gets_its_own_retry_or_failure()
     {
         var (_, client) = await SignInAsync();

@@ -313,6 +313,39 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
         }
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("batch-lost-ack")]
+    public async Task A_device_create_whose_batch_statement_acknowledgement_is_lost_answers_201_and_stores_one_device(string? key)
+    {
+        await using var proxied = await ProxiedAsync();
+        var (proxy, client) = (proxied.Proxy, proxied.Client);
+        var location = await CreateLocationAsync(client);
+
+        proxy.CutAnswerTo("WITH new_device");
+        using var created = key is null
+            ? await PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(location))
+            : await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location), key);
+
+        // The statement committed and its answer was lost: the batcher finds the device's event and answers for it.
+        Assert.Equal(1, proxy.Cuts);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await ReadJsonAsync(created)).GetProperty("id").GetString()!;
+        await using (var scope = proxied.Service.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+            Assert.Equal([id], await db.Devices.Where(d => d.AccountId == proxied.AccountId).Select(d => d.Id).ToListAsync());
+            Assert.Equal([id], await db.Events.Where(e => e.AccountId == proxied.AccountId && e.Type == "device.create").Select(e => e.ObjectId).ToListAsync());
+        }
+
+        if (key is not null)
+        {
+            using var replay = await SendAsync(client, "/devices", CreateDeviceTests.SeedBody(location), key);
+            Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+            Assert.Equal(id, (await ReadJsonAsync(replay)).GetProperty("id").GetString());
+        }
+    }
+
     [Fact]
     public async Task A_keyed_create_whose_claim_acknowledgement_is_lost_creates_once_and_its_retry_never_finds_the_key_held()
     {

@@ -70,12 +70,15 @@ public sealed class HeldWriters : IAsyncDisposable
         for (var writer = 1; writer <= held.Writers; writer++)
         {
             held.Holders.Add(createAt());
-            var waiting = writer;
-            await Wait.UntilAsync(async () => await held.WaitingOnTheLockAsync() >= waiting, Deadline, $"{waiting} writers waiting on the held location");
+            await held.WaitingAsync(writer);
         }
 
         return held;
     }
+
+    /// <summary>Waits until <paramref name="count"/> statements of creates wait on the held location.</summary>
+    public Task WaitingAsync(int count) =>
+        Wait.UntilAsync(async () => await WaitingOnTheLockAsync() >= count, Deadline, $"{count} statements waiting on the held location");
 
     /// <summary>Waits until <paramref name="count"/> writes are queued behind the held writers.</summary>
     public Task QueuedAsync(int count) => Wait.UntilAsync(() => Batcher.Queued >= count, Deadline, $"{count} queued creates");

@@ -131,6 +131,13 @@ public static partial class ErrorHandling
             case BadHttpRequestException:
                 await ApiErrors.WriteAsync(http, StatusCodes.Status400BadRequest, "body_invalid", "The request body must be a JSON object.");
                 break;
+            case var error when InChain(error, e => e is Data.Batching.WriteOutcomeUnknownException) is not null:
+                WarnExpected503(http, "database_unavailable", error!);
+                http.Response.Headers.RetryAfter = RetryAfterSeconds;
+                await ApiErrors.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, "database_unavailable",
+                    $"The service lost its database while writing; the write may or may not have been made. Retry in {RetryAfterSeconds} seconds " +
+                    "with the same Idempotency-Key.");
+                break;
             case var error when DatabaseUnavailable(error):
                 WarnExpected503(http, "database_unavailable", error!);
                 http.Response.Headers.RetryAfter = RetryAfterSeconds;

@@ -13,10 +13,10 @@ namespace Flatpeak.Devices.Api.Data.Batching;
 /// <list type="bullet">
 /// <item>Each write gets its own outcome, and is answered only after the commit that holds it.</item>
 /// <item>A write whose request is cancelled (its client gone, or its time budget spent) while it waits in the queue
-/// is never sent. A statement in flight is cancelled only when all its requests are.</item>
-/// <item>A statement that fails stores none of its writes (it is one transaction). Its writes are then sent one by
-/// one, each retried after a transient fault, and each found stored if a lost acknowledgement hid its commit; a write
-/// that still fails gets the failure, never another write's outcome.</item>
+/// is never sent. A statement in flight is cancelled when one of its requests is; the others are written alone.</item>
+/// <item>A statement that fails stores none of its writes (it is one transaction). Those a lost acknowledgement may
+/// hide are looked up in one query; the rest are then sent one after the other, each alone, each retried after a
+/// fault a new attempt can clear. A write that still fails gets its own failure, never another write's outcome.</item>
 /// </list>
 /// With <see cref="WritesOptions.Batching"/> off, a request sends its own write the same way, alone.
 /// </summary>
@@ -103,26 +103,19 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
     }
 
     /// <summary>
-    /// Sends a batch; never throws: each write's outcome or failure goes to its own request. The statement is cancelled
-    /// only when every request in it has gone (its client, or its time budget): a request is answered only after its
-    /// statement has ended, so that a failure answered never hides a write that commits later.
+    /// Sends a batch; never throws: each write's outcome or failure goes to its own request. The statement is
+    /// cancelled as soon as one of its requests has gone (its client, or its time budget), so that no request waits
+    /// past its budget for a statement it shares; the others are then written alone. A request is answered only after
+    /// its statement has ended, so a failure answered never hides a write that commits later.
     /// </summary>
     private async Task WriteBatchAsync(List<Pending> batch)
     {
         TItem[] items = [.. batch.Select(p => p.Item)];
-        using var allGone = new CancellationTokenSource();
-        var waiting = batch.Count;
-        var registrations = batch.Select(p => p.RequestAborted.Register(() =>
-        {
-            if (Interlocked.Decrement(ref waiting) == 0)
-            {
-                allGone.Cancel();
-            }
-        })).ToArray();
+        using var anyGone = CancellationTokenSource.CreateLinkedTokenSource([.. batch.Select(p => p.RequestAborted)]);
         Exception failure;
         try
         {
-            var outcomes = await SendAsync(items, allGone.Token);
+            var outcomes = await SendAsync(items, anyGone.Token);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Complete(outcomes[i]);
@@ -134,39 +127,72 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
         {
             failure = e;
         }
-        finally
+
+        var waiting = new List<Pending>();
+        foreach (var pending in batch)
         {
-            foreach (var registration in registrations)
+            if (pending.RequestAborted.IsCancellationRequested)
             {
-                registration.Dispose();
+                pending.Fail(failure);
+            }
+            else
+            {
+                waiting.Add(pending);
             }
         }
 
-        if (allGone.IsCancellationRequested)
+        if (waiting.Count == 1 && batch.Count == 1)
         {
-            batch.ForEach(p => p.Fail(failure));
+            await CompleteAloneAsync(waiting[0], failure);
         }
-        else if (batch.Count == 1)
-        {
-            await CompleteAloneAsync(batch[0], failure, shared: false);
-        }
-        else
+        else if (waiting.Count > 0)
         {
             WriteBatcherLog.BatchFailed(_logger, failure, _write.Kind, batch.Count);
-            await Task.WhenAll(batch.Select(p => CompleteAloneAsync(p, failure, shared: true)));
+            await WriteAgainAloneAsync(waiting, failure);
         }
     }
 
     /// <summary>
-    /// Writes one item of a failed statement alone. When the statement carried only this item, its failure is the
-    /// item's own; when it carried others, the item is sent again whatever the failure was (it may be another item's).
+    /// The writes of a failed shared statement, written one after the other, each alone: first one query finds those
+    /// a lost acknowledgement hid (when the failure leaves the commit unknown); if the database cannot say, they all
+    /// fail as their statement did, rather than each trying a database that is away.
     /// </summary>
-    private async Task CompleteAloneAsync(Pending pending, Exception failure, bool shared)
+    private async Task WriteAgainAloneAsync(List<Pending> waiting, Exception failure)
+    {
+        if (MayBeStored(failure))
+        {
+            TOutcome?[] stored;
+            try
+            {
+                await using var connection = await _database.OpenConnectionAsync(CancellationToken.None);
+                stored = await _write.FindStoredAsync(connection, [.. waiting.Select(p => p.Item)], CancellationToken.None);
+            }
+            catch (Exception e) when (Common.ErrorHandling.DatabaseUnavailable(e))
+            {
+                waiting.ForEach(p => p.Fail(new WriteOutcomeUnknownException(failure)));
+                return;
+            }
+
+            for (var i = 0; i < waiting.Count; i++)
+            {
+                if (stored[i] is { } outcome)
+                {
+                    waiting[i].Complete(outcome);
+                }
+            }
+        }
+
+        foreach (var pending in waiting.Where(p => !p.Outcome.IsCompleted))
+        {
+            await CompleteAloneAsync(pending, failed: null);
+        }
+    }
+
+    private async Task CompleteAloneAsync(Pending pending, Exception? failed)
     {
         try
         {
-            var stored = shared && MayBeStored(failure) ? await FindStoredAsync(pending.Item, pending.RequestAborted) : null;
-            pending.Complete(stored ?? await WriteAloneAsync(pending.Item, pending.RequestAborted, shared ? null : failure));
+            pending.Complete(await WriteAloneAsync(pending.Item, pending.RequestAborted, failed));
         }
         catch (Exception e)
         {
@@ -185,14 +211,20 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
         {
             if (failed is not null)
             {
+                if (MayBeStored(failed))
+                {
+                    switch (await FindStoredAsync(item, cancellationToken))
+                    {
+                        case (true, { } stored):
+                            return stored;
+                        case (false, _) when attempt > AttemptsAlone || !Retryable(failed):
+                            throw new WriteOutcomeUnknownException(failed);
+                    }
+                }
+
                 if (attempt > AttemptsAlone || !Retryable(failed))
                 {
                     ExceptionDispatchInfo.Throw(failed);
-                }
-
-                if (MayBeStored(failed) && await FindStoredAsync(item, cancellationToken) is { } stored)
-                {
-                    return stored;
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(50 * (attempt - 1)), cancellationToken);
@@ -225,17 +257,17 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
         }
     }
 
-    /// <summary>The item's outcome if it is stored; null if it is not, or if the database cannot say (then the write is retried or fails).</summary>
-    private async Task<TOutcome?> FindStoredAsync(TItem item, CancellationToken cancellationToken)
+    /// <summary>Whether the database could say, and the item's outcome if it is stored.</summary>
+    private async Task<(bool Known, TOutcome? Stored)> FindStoredAsync(TItem item, CancellationToken cancellationToken)
     {
         try
         {
             await using var connection = await _database.OpenConnectionAsync(cancellationToken);
-            return (await _write.FindStoredAsync(connection, [item], cancellationToken))[0];
+            return (true, (await _write.FindStoredAsync(connection, [item], cancellationToken))[0]);
         }
         catch (Exception e) when (Common.ErrorHandling.DatabaseUnavailable(e))
         {
-            return null;
+            return (false, null);
         }
     }
 
@@ -295,6 +327,10 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
         public void Fail(Exception failure) => _outcome.TrySetException(failure);
     }
 }
+
+/// <summary>A write that may or may not have been stored: the database went away before it could say (answered <c>503</c>, saying so).</summary>
+public sealed class WriteOutcomeUnknownException(Exception inner)
+    : Exception("The database went away before it could say whether the write was stored.", inner);
 
 internal static partial class WriteBatcherLog
 {

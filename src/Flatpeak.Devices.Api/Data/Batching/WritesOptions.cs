@@ -12,7 +12,7 @@ public sealed class WritesOptions
 
     /// <summary>Statements of one kind in flight at once (each on its own connection), per instance.</summary>
     [Range(1, 64)]
-    public int Writers { get; set; } = 4;
+    public int Writers { get; set; } = 2;
 
     /// <summary>The most writes one statement carries.</summary>
     [Range(1, 1_000)]
