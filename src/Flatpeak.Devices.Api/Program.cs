@@ -5,6 +5,7 @@ using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Customers;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Devices;
+using Flatpeak.Devices.Api.DeviceStates;
 using Flatpeak.Devices.Api.Events;
 using Flatpeak.Devices.Api.Health;
 using Flatpeak.Devices.Api.Hosting;
@@ -30,6 +31,7 @@ return await ServiceHost.RunAsync(
             .AddCustomers()
             .AddLocations()
             .AddDevices()
+            .AddDeviceStates(builder.Configuration)
             .AddEvents()
             .AddWebhooks(builder.Configuration);
     },
@@ -51,6 +53,7 @@ return await ServiceHost.RunAsync(
         app.MapCustomers();
         app.MapLocations();
         app.MapDevices();
+        app.MapDeviceStates();
         app.MapEvents();
         app.MapWebhooks();
     });

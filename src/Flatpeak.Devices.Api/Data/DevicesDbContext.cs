@@ -15,6 +15,8 @@ public sealed class DevicesDbContext(DbContextOptions<DevicesDbContext> options)
     public DbSet<Device> Devices => Set<Device>();
     public DbSet<DeviceLocation> DeviceLocations => Set<DeviceLocation>();
     public DbSet<ApiEvent> Events => Set<ApiEvent>();
+    public DbSet<DeviceStates.DeviceState> DeviceStates => Set<DeviceStates.DeviceState>();
+    public DbSet<DeviceStates.DeviceStateReference> DeviceStateReferences => Set<DeviceStates.DeviceStateReference>();
     public DbSet<Webhooks.Webhook> Webhooks => Set<Webhooks.Webhook>();
     public DbSet<Webhooks.WebhookDelivery> WebhookDeliveries => Set<Webhooks.WebhookDelivery>();
     public DbSet<Idempotency.IdempotencyKey> IdempotencyKeys => Set<Idempotency.IdempotencyKey>();

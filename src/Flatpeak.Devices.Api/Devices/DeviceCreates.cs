@@ -1,6 +1,7 @@
 using Flatpeak.Devices.Api.Data.Batching;
 using Npgsql;
 using NpgsqlTypes;
+using static Flatpeak.Devices.Api.Data.Batching.BatchParameters;
 
 namespace Flatpeak.Devices.Api.Devices;
 
@@ -164,7 +165,4 @@ public sealed class DeviceCreates : IBatchedWrite<DeviceCreate, DeviceCreateOutc
 
         return [.. items.Select(i => stored.Contains(i.EventId) ? DeviceCreateOutcome.Created : null)];
     }
-
-    private static NpgsqlParameter Column<TSource, TValue>(string name, NpgsqlDbType type, IReadOnlyList<TSource> rows, Func<TSource, TValue> value) =>
-        new(name, NpgsqlDbType.Array | type) { Value = rows.Select(value).ToArray() };
 }

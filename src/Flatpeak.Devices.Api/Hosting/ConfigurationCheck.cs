@@ -29,6 +29,7 @@ public static class ConfigurationCheck
         (LoginThrottleOptions.Section, typeof(LoginThrottleOptions)),
         (DatabaseOptions.Section, typeof(DatabaseOptions)),
         (WritesOptions.Section, typeof(WritesOptions)),
+        (DeviceStates.DeviceStateOptions.Section, typeof(DeviceStates.DeviceStateOptions)),
         (RateLimitingOptions.Section, typeof(RateLimitingOptions)),
         (WebhookOptions.Section, typeof(WebhookOptions)),
         (TelemetryOptions.Section, typeof(TelemetryOptions)),

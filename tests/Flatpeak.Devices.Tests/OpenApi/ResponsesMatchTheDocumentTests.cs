@@ -79,6 +79,16 @@ public sealed class ResponsesMatchTheDocumentTests(ApiFixture api, ITestOutputHe
         await Check("PATCH", "/devices/{id}", await client.PatchAsync($"/devices/{deviceId}", Json("""{"manufacturer":"Acme","properties":{"pv_tilt":10}}""")));
         await Check("PATCH", "/devices/{id}", await client.PatchAsync($"/devices/{deviceId}", Json("""{"type":null}""")));
         await Check("PATCH", "/devices/{id}", await client.PatchAsync("/devices/dev_000000000000000000000000", Json("{}")));
+        var state = $$"""{"time":"{{DateTimeOffset.UtcNow.AddMinutes(-1).UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}}","state_of_charge_percent":50,"target_state_of_charge_percent":80,"record_reference_id":"R-1"}""";
+        await Check("GET", "/devices/{id}/state", await client.GetAsync($"/devices/{deviceId}/state"));
+        await Check("PUT", "/devices/{id}/state", await client.PutAsync($"/devices/{deviceId}/state", Json(state)));
+        await Check("PUT", "/devices/{id}/state", await client.PutAsync($"/devices/{deviceId}/state", Json(state.Replace("50", "51", StringComparison.Ordinal))));
+        await Check("PUT", "/devices/{id}/state", await client.PutAsync($"/devices/{deviceId}/state", Json("{}")));
+        await Check("PUT", "/devices/{id}/state", await client.PutAsync("/devices/dev_000000000000000000000000/state", Json(state)));
+        await Check("GET", "/devices/{id}/state", await client.GetAsync($"/devices/{deviceId}/state"));
+        await Check("GET", "/devices/{id}/states", await client.GetAsync($"/devices/{deviceId}/states"));
+        await Check("GET", "/devices/{id}/states", await client.GetAsync($"/devices/{deviceId}/states?time_from=yesterday"));
+        await Check("GET", "/devices/{id}/states", await client.GetAsync("/devices/dev_000000000000000000000000/states"));
         var events = await Check("GET", "/events", await client.GetAsync("/events"));
         await Check("GET", "/events/{id}", await client.GetAsync($"/events/{events.GetProperty("data")[0].GetProperty("id").GetString()}"));
         await Check("GET", "/events/{id}", await client.GetAsync("/events/evt_000000000000000000000000"));

@@ -17,6 +17,7 @@ public sealed class ObjectIds(TimeProvider time)
     public const string Webhook = "whe";
     public const string WebhookDelivery = "whd";
     public const string Event = "evt";
+    public const string DeviceState = "dsr";
     public const string Request = "req";
 
     private const int HexLength = 24;

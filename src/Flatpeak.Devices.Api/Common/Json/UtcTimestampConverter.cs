@@ -30,6 +30,9 @@ public sealed partial class UtcTimestampConverter : JsonConverter<DateTimeOffset
         return value.ToUniversalTime();
     }
 
+    /// <summary>Whether <paramref name="text"/> has the shape of an RFC 3339 date-time (with its offset), as a query parameter must.</summary>
+    public static bool IsRfc3339(string text) => text.Length <= 40 && Rfc3339().IsMatch(text);
+
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
         writer.WriteStringValue(value.UtcDateTime.ToString(WriteFormat, CultureInfo.InvariantCulture));
 

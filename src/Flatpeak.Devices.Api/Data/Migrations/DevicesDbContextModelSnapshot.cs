@@ -127,6 +127,125 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                     b.ToTable("customers", (string)null);
                 });
 
+            modelBuilder.Entity("Flatpeak.Devices.Api.DeviceStates.DeviceState", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("DeviceId")
+                        .HasColumnType("text")
+                        .HasColumnName("device_id")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("Time")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time");
+
+                    b.Property<string>("Id")
+                        .HasColumnType("text")
+                        .HasColumnName("id")
+                        .UseCollation("C");
+
+                    b.Property<double?>("BackupReservePercent")
+                        .HasColumnType("double precision")
+                        .HasColumnName("backup_reserve_percent");
+
+                    b.Property<double?>("BatteryPowerKw")
+                        .HasColumnType("double precision")
+                        .HasColumnName("battery_power_kw");
+
+                    b.Property<string>("EnergyFlowDirection")
+                        .HasMaxLength(6)
+                        .HasColumnType("character varying(6)")
+                        .HasColumnName("energy_flow_direction");
+
+                    b.Property<double?>("EnergyRemainingKwh")
+                        .HasColumnType("double precision")
+                        .HasColumnName("energy_remaining_kwh");
+
+                    b.Property<string>("LocationId")
+                        .HasColumnType("text")
+                        .HasColumnName("location_id")
+                        .UseCollation("C");
+
+                    b.Property<string>("RecordReferenceId")
+                        .HasColumnType("text")
+                        .HasColumnName("record_reference_id")
+                        .UseCollation("C");
+
+                    b.Property<double>("StateOfChargePercent")
+                        .HasColumnType("double precision")
+                        .HasColumnName("state_of_charge_percent");
+
+                    b.Property<double>("TargetStateOfChargePercent")
+                        .HasColumnType("double precision")
+                        .HasColumnName("target_state_of_charge_percent");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.HasKey("AccountId", "LiveMode", "DeviceId", "Time", "Id")
+                        .HasName("pk_device_states");
+
+                    b.ToTable("device_states", (string)null);
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.DeviceStates.DeviceStateReference", b =>
+                {
+                    b.Property<string>("AccountId")
+                        .HasColumnType("text")
+                        .HasColumnName("account_id")
+                        .UseCollation("C");
+
+                    b.Property<bool>("LiveMode")
+                        .HasColumnType("boolean")
+                        .HasColumnName("live_mode");
+
+                    b.Property<string>("DeviceId")
+                        .HasColumnType("text")
+                        .HasColumnName("device_id")
+                        .UseCollation("C");
+
+                    b.Property<string>("RecordReferenceId")
+                        .HasColumnType("text")
+                        .HasColumnName("record_reference_id")
+                        .UseCollation("C");
+
+                    b.Property<byte[]>("RequestHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("request_hash");
+
+                    b.Property<string>("StateId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state_id")
+                        .UseCollation("C");
+
+                    b.Property<DateTimeOffset>("StateTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("state_time");
+
+                    b.Property<DateTimeOffset>("TimeCreated")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("time_created");
+
+                    b.HasKey("AccountId", "LiveMode", "DeviceId", "RecordReferenceId")
+                        .HasName("pk_device_state_references");
+
+                    b.HasIndex("StateTime")
+                        .HasDatabaseName("ix_device_state_references_state_time");
+
+                    b.ToTable("device_state_references", (string)null);
+                });
+
             modelBuilder.Entity("Flatpeak.Devices.Api.Devices.Device", b =>
                 {
                     b.Property<string>("AccountId")
@@ -600,6 +719,26 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_api_keys_accounts_account_id");
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.DeviceStates.DeviceState", b =>
+                {
+                    b.HasOne("Flatpeak.Devices.Api.Devices.Device", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId", "LiveMode", "DeviceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_device_states_devices_account_id_live_mode_device_id");
+                });
+
+            modelBuilder.Entity("Flatpeak.Devices.Api.DeviceStates.DeviceStateReference", b =>
+                {
+                    b.HasOne("Flatpeak.Devices.Api.Devices.Device", null)
+                        .WithMany()
+                        .HasForeignKey("AccountId", "LiveMode", "DeviceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_device_state_references_devices_account_id_live_mode_device");
                 });
 
             modelBuilder.Entity("Flatpeak.Devices.Api.Devices.DeviceLocation", b =>
