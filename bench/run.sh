@@ -18,7 +18,7 @@ PGBENCH_SECONDS=${PGBENCH_SECONDS:-15}
 WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-"8 32"}
 SEED_DEVICES=${SEED_DEVICES:-1000000}
 # The parts to run (all by default); e.g. PHASES="pgbench batching" for the batching comparison alone.
-PHASES=${PHASES:-"main floor webhooks pgbench seed batching"}
+PHASES=${PHASES:-"main floor webhooks pgbench seed batching states"}
 BATCHING_CONNECTIONS=${BATCHING_CONNECTIONS:-"1 8 32 64"}
 BATCHING_ROUNDS=${BATCHING_ROUNDS:-2}
 has() { [[ " $PHASES " == *" $1 "* ]]; }
@@ -252,6 +252,41 @@ if has batching; then
   kill "$unbatched_pid" 2>/dev/null || true; wait "$unbatched_pid" 2>/dev/null || true; unbatched_pid=""
 fi
 
+# Device state: BENCH_STATE_DEVICES devices, PUT /devices/{id}/state of random ones at 32 connections (after a warm-up),
+# POST /devices right after for the ratio, the bytes a stored record takes (table and indexes), then a device with
+# 100,000 records (a year of 5-minute reports) and GET /devices/{id}/states?limit=100 at 8 connections.
+state_put="" state_post="" state_get="" state_bytes="" state_rows=0
+if has states; then
+  export BENCH_STATE_DEVICES=${BENCH_STATE_DEVICES:-10000}
+  "${psql_cmd[@]}" <<SQL
+INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, time_created)
+SELECT '$account_id', false, 'dev_' || lpad(to_hex(i), 24, '0'), 'STATE-' || i, 'BATTERY_SYSTEM', ARRAY['$BENCH_LOCATION'], now()
+FROM generate_series(1, $BENCH_STATE_DEVICES) AS i ON CONFLICT DO NOTHING;
+INSERT INTO device_locations (account_id, live_mode, location_id, device_id)
+SELECT '$account_id', false, '$BENCH_LOCATION', 'dev_' || lpad(to_hex(i), 24, '0') FROM generate_series(1, $BENCH_STATE_DEVICES) AS i ON CONFLICT DO NOTHING;
+SQL
+  echo "== PUT /devices/{id}/state, $BENCH_STATE_DEVICES devices: warm-up ${WARMUP}s, then 32 connections, ${DURATION}s; POST /devices after" >&2
+  wrk -t2 -c32 -d"${WARMUP}s" -s bench/put-state.lua "$url" >/dev/null
+  state_put=$(measure 32 bench/put-state.lua "")
+  echo "$state_put" >&2
+  state_post=$(measure 32 bench/post-device.lua /devices)
+  echo "$state_post" >&2
+  "${psql_cmd[@]}" -c "VACUUM ANALYZE device_states" >/dev/null
+  state_rows=$("${psql_cmd[@]}" -c "SELECT count(*) FROM device_states")
+  state_bytes=$("${psql_cmd[@]}" -c "SELECT round((SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'device_states'::regclass) / $state_rows::numeric)")
+  "${psql_cmd[@]}" <<SQL
+INSERT INTO device_states (account_id, live_mode, device_id, time, id, state_of_charge_percent, target_state_of_charge_percent, time_created)
+SELECT '$account_id', false, 'dev_' || lpad(to_hex(1), 24, '0'), t,
+       'dsr_' || lpad(to_hex(extract(epoch FROM t)::bigint), 8, '0') || lpad(to_hex(n), 16, '0'), 50, 80, now()
+FROM generate_series(1, 100000) AS n, LATERAL (SELECT now() - n * interval '5 minutes' AS t) x;
+VACUUM ANALYZE device_states;
+SQL
+  echo "== GET /devices/{id}/states?limit=100 of a device with 100,000 records, 8 connections, ${DURATION}s" >&2
+  history_path="/devices/dev_$(printf '%024x' 1)/states?limit=100"
+  state_get=$(BENCH_GET_PATH="$history_path" measure 8 bench/get-devices.lua "$history_path")
+  echo "$state_get" >&2
+fi
+
 peak_rss_mb=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$service_pid/status")
 
 get() { echo "$1" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
@@ -290,4 +325,10 @@ if has batching; then
       row "round $round c=$c batching off" "${unbatched[$round.$c]}"
     done
   done
+fi
+if has states; then
+  row "PUT /devices/{id}/state c=32" "$state_put"
+  row "POST /devices c=32 (right after)" "$state_post"
+  row "GET .../states?limit=100 c=8" "$state_get"
+  echo "device state: $state_rows records stored by the PUT run, $state_bytes bytes each (table and indexes, all partitions); PUT ÷ POST = $(awk -v a="$(get "$state_put" rps)" -v b="$(get "$state_post" rps)" 'BEGIN {printf "%.2f", a / b}')"
 fi

@@ -72,16 +72,45 @@ internal sealed class Examples : IOperationFilter
         }
         """;
 
+    public const string SubmitDeviceStateRequest = """
+        {
+          "time": "2026-01-24T14:15:22Z",
+          "state_of_charge_percent": 64.5,
+          "target_state_of_charge_percent": 90,
+          "battery_power_kw": 3.2,
+          "energy_remaining_kwh": 9.1,
+          "backup_reserve_percent": 20,
+          "energy_flow_direction": "IMPORT",
+          "record_reference_id": "rec-0001",
+          "location_id": "loc_641b90b758fb8e6293716e40"
+        }
+        """;
+
+    public const string DeviceStateSubmitted = """
+        {
+          "id": "dsr_6974d3da0d1b8c2e4f000001",
+          "object": "device_state",
+          "device_id": "dev_63a6087272941ef077a8fd3e",
+          "account_id": "acc_661677911f2197045e6cf1b1",
+          "live_mode": false,
+          "time_created": "2026-01-24T14:15:23Z"
+        }
+        """;
+
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
-        if (operation.OperationId != "device_create")
+        switch (operation.OperationId)
         {
-            return;
+            case "device_create":
+                SetExample(operation.RequestBody?.Content, CreateDeviceRequest);
+                SetExample(operation.Responses?.GetValueOrDefault("201")?.Content, DeviceResponse);
+                SetExample(operation.Responses?.GetValueOrDefault("400")?.Content, Error);
+                break;
+            case "device_state_submit":
+                SetExample(operation.RequestBody?.Content, SubmitDeviceStateRequest);
+                SetExample(operation.Responses?.GetValueOrDefault("200")?.Content, DeviceStateSubmitted);
+                break;
         }
-
-        SetExample(operation.RequestBody?.Content, CreateDeviceRequest);
-        SetExample(operation.Responses?.GetValueOrDefault("201")?.Content, DeviceResponse);
-        SetExample(operation.Responses?.GetValueOrDefault("400")?.Content, Error);
     }
 
     private static void SetExample(IDictionary<string, IOpenApiMediaType>? content, string json)

@@ -73,6 +73,20 @@ public sealed class GeneratedClientTests(ApiFixture api, ITestOutputHelper outpu
         Assert.Equal(new DateTimeOffset(2022, 3, 22, 11, 12, 21, TimeSpan.Zero), device.Properties.InstallDate);
 
         Assert.Equal("London", (await client.Locations[location.Id].GetAsync())!.PostalAddress!.City);
+        var measured = new DateTimeOffset(DateTime.UtcNow.AddMinutes(-1).Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero);
+        var submitted = await client.Devices[created.Id].State.PutAsync(new SubmitDeviceStateRequest
+        {
+            Time = measured,
+            StateOfChargePercent = 64.5,
+            TargetStateOfChargePercent = 90,
+            RecordReferenceId = "rec-0001",
+        });
+        var state = await client.Devices[created.Id].State.GetAsync();
+        Assert.Equal(submitted!.Id, state!.Id);
+        Assert.Equal(measured, state.Time);
+        Assert.Equal(64.5, state.StateOfChargePercent);
+        Assert.Equal("rec-0001", state.RecordReferenceId);
+        Assert.NotNull((await client.Devices[created.Id].GetAsync())!.LastSeen);
         var deleted = await client.Devices[created.Id].DeleteAsync();
         Assert.Equal(DeletedResponse_message.Accepted, deleted!.Message);
         Assert.True(deleted.Deleted);

@@ -60,7 +60,7 @@ public sealed partial class HttpFileTests(ApiFixture api, ITestOutputHelper outp
             sent++;
         }
 
-        Assert.Equal(14, sent);
+        Assert.Equal(16, sent);
     }
 
     private static string Resolve(string expression, Dictionary<string, string> variables, Dictionary<string, JsonElement> responses)
@@ -68,6 +68,12 @@ public sealed partial class HttpFileTests(ApiFixture api, ITestOutputHelper outp
         if (variables.TryGetValue(expression, out var value))
         {
             return value;
+        }
+
+        // The editors' dynamic variable: now, in ISO 8601 (UTC, milliseconds).
+        if (expression == "$datetime iso8601")
+        {
+            return DateTimeOffset.UtcNow.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
         }
 
         // {{name.response.body.$.a.b}}

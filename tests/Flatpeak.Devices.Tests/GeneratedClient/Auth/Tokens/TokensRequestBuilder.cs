@@ -34,13 +34,15 @@ namespace Flatpeak.Devices.Client.Auth.Tokens
         {
         }
         /// <summary>
-        /// The same credentials, answer and throttling as GET /login. A request body, if any, is not read.
+        /// The same credentials, answer and throttling as GET /login. A request body is not used; as on every request, one over 64 KiB is refused (413), and one declared in a charset other than UTF-8 (415).
         /// </summary>
         /// <returns>A <see cref="global::Flatpeak.Devices.Client.Models.LoginResponse"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 400 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 401 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 413 status code</exception>
+        /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 415 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 429 status code</exception>
         /// <exception cref="global::Flatpeak.Devices.Client.Models.ApiError">When receiving a 503 status code</exception>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
@@ -57,13 +59,15 @@ namespace Flatpeak.Devices.Client.Auth.Tokens
             {
                 { "400", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "401", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "413", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
+                { "415", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "429", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
                 { "503", global::Flatpeak.Devices.Client.Models.ApiError.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Flatpeak.Devices.Client.Models.LoginResponse>(requestInfo, global::Flatpeak.Devices.Client.Models.LoginResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The same credentials, answer and throttling as GET /login. A request body, if any, is not read.
+        /// The same credentials, answer and throttling as GET /login. A request body is not used; as on every request, one over 64 KiB is refused (413), and one declared in a charset other than UTF-8 (415).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
