@@ -105,7 +105,8 @@ public static class DeviceStateEndpoints
             return ApiErrors.NotFound(http, "device", id);
         }
 
-        var newest = await Of(db, caller, id, partitions.Horizon).OrderByDescending(s => s.Time).ThenByDescending(s => s.Id).FirstOrDefaultAsync(cancellationToken);
+        var newest = await WithGenericPlanAsync(db, ct =>
+            Of(db, caller, id, partitions.Horizon).OrderByDescending(s => s.Time).ThenByDescending(s => s.Id).FirstOrDefaultAsync(ct), cancellationToken);
         return newest is null
             ? TypedResults.NotFound(ApiErrors.Create(http, StatusCodes.Status404NotFound, "device_state_not_found", $"The device '{id}' has reported no state yet."))
             : TypedResults.Ok(DeviceStateResponse.From(newest));
@@ -141,9 +142,9 @@ public static class DeviceStateEndpoints
         if (cursorId is not null)
         {
             var second = ObjectIds.TimeOf(cursorId);
-            cursor = await Of(db, caller, id, partitions.Horizon)
+            cursor = await WithGenericPlanAsync(db, ct => Of(db, caller, id, partitions.Horizon)
                 .Where(s => s.Time >= second && s.Time < second.AddSeconds(1) && s.Id == cursorId)
-                .SingleOrDefaultAsync(cancellationToken);
+                .SingleOrDefaultAsync(ct), cancellationToken);
             if (cursor is null)
             {
                 var param = query.StartingAfter is not null ? "starting_after" : "ending_before";
@@ -155,9 +156,9 @@ public static class DeviceStateEndpoints
         bool hasMore;
         if (query.EndingBefore is not null)
         {
-            var newer = await states
+            var newer = await WithGenericPlanAsync(db, ct => states
                 .Where(s => s.Time > cursor!.Time || (s.Time == cursor.Time && s.Id.CompareTo(cursor.Id) > 0))
-                .OrderBy(s => s.Time).ThenBy(s => s.Id).Take(limit + 1).ToListAsync(cancellationToken);
+                .OrderBy(s => s.Time).ThenBy(s => s.Id).Take(limit + 1).ToListAsync(ct), cancellationToken);
             hasMore = newer.Count > limit;
             page = [.. newer.Take(limit)];
             page.Reverse();
@@ -169,7 +170,8 @@ public static class DeviceStateEndpoints
                 states = states.Where(s => s.Time < cursor.Time || (s.Time == cursor.Time && s.Id.CompareTo(cursor.Id) < 0));
             }
 
-            var rows = await states.OrderByDescending(s => s.Time).ThenByDescending(s => s.Id).Take(limit + 1).ToListAsync(cancellationToken);
+            var rows = await WithGenericPlanAsync(db, ct =>
+                states.OrderByDescending(s => s.Time).ThenByDescending(s => s.Id).Take(limit + 1).ToListAsync(ct), cancellationToken);
             hasMore = rows.Count > limit;
             page = [.. rows.Take(limit)];
         }
@@ -187,6 +189,23 @@ public static class DeviceStateEndpoints
         return new DeviceStateOutcome(
             reference.RequestHash.AsSpan().SequenceEqual(hash) ? DeviceStateOutcome.Replayed : DeviceStateOutcome.Reused, reference.StateId, reference.TimeCreated);
     }
+
+    /// <summary>
+    /// Runs a read of <c>device_states</c> with PostgreSQL's generic plan. Over a dozen monthly partitions, a custom
+    /// plan costs ~1 ms of planning per execution and the query itself 0.1 ms; the generic plan prunes the partitions
+    /// at run time, and its estimate (which cannot prune) would otherwise keep PostgreSQL choosing custom plans.
+    /// </summary>
+    private static Task<T> WithGenericPlanAsync<T>(DevicesDbContext db, Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
+        db.Database.CreateExecutionStrategy().ExecuteAsync(
+            async ct =>
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                await db.Database.ExecuteSqlRawAsync("SET LOCAL plan_cache_mode = force_generic_plan", ct);
+                var result = await read(ct);
+                await transaction.CommitAsync(ct);
+                return result;
+            },
+            cancellationToken);
 
     private static Task<bool> DeviceExistsAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
         db.Devices.AnyAsync(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.Id == id, cancellationToken);
