@@ -96,7 +96,7 @@ public static class ObjectWrites
         var eventId = ObjectIds.New(ObjectIds.Event, now);
         ApiEvent? change = null;
         var refused = await db.WriteOnceAsync(
-            () => change,
+            ct => StoredAsync(db, change, ct),
             async ct =>
             {
                 if (kind.MissingReference is not null && await kind.MissingReference(http, db, entity, ct) is { } missing)
@@ -136,7 +136,7 @@ public static class ObjectWrites
         var eventId = ObjectIds.New(ObjectIds.Event, now);
         ApiEvent? change = null;
         return await db.WriteOnceAsync<Results<Ok<TResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(
-            () => change,
+            ct => StoredAsync(db, change, ct),
             async ct =>
             {
                 change = null;
@@ -192,7 +192,7 @@ public static class ObjectWrites
         var eventId = ObjectIds.New(ObjectIds.Event, now);
         ApiEvent? change = null;
         return await db.WriteOnceAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>>(
-            () => change,
+            ct => StoredAsync(db, change, ct),
             async ct =>
             {
                 change = null;
@@ -219,13 +219,14 @@ public static class ObjectWrites
 
     /// <summary>
     /// Runs a write once, even when a transient fault hides whether it committed: EF's retrying strategy tries again,
-    /// but first asks whether the change's event exists; if it does, the first attempt committed and its result stands.
-    /// A write refused by a foreign key (a reference created or deleted meanwhile) runs again, and its checks then see
-    /// the reference as it now is. With <paramref name="inTransaction"/>, the write runs in a transaction (for the
-    /// object's lock and reads under it before the change).
+    /// but first asks <paramref name="stored"/> whether the attempt's write is there (for a change, its event); if it
+    /// is, that attempt committed and its result stands. A write refused by a foreign key (a reference created or
+    /// deleted meanwhile) runs again, and its checks then see the reference as it now is. With
+    /// <paramref name="inTransaction"/>, the write runs in a transaction (for a lock and reads under it before the change).
     /// </summary>
     public static Task<T> WriteOnceAsync<T>(
-        this DevicesDbContext db, Func<ApiEvent?> change, Func<CancellationToken, Task<T>> write, bool inTransaction, CancellationToken cancellationToken)
+        this DevicesDbContext db, Func<CancellationToken, Task<bool>> stored, Func<CancellationToken, Task<T>> write, bool inTransaction,
+        CancellationToken cancellationToken)
     {
         const int ReferenceRetries = 3;
         // The result of the last attempt that reached its commit: the one that stands if that commit went through.
@@ -251,17 +252,17 @@ public static class ObjectWrites
                     await transaction.CommitAsync(ct);
                     return outcome;
                 }
-                catch (DbUpdateException e) when (Violated(e, PostgresErrorCodes.UniqueViolation) && attempts > 1)
+                catch (Exception e) when (Violated(e, PostgresErrorCodes.UniqueViolation) && attempts > 1)
                 {
                     // An earlier attempt's commit became visible only after the check before this retry: it stands.
-                    if (await StoredAsync(ct))
+                    if (await stored(ct))
                     {
                         return written!;
                     }
 
                     throw;
                 }
-                catch (DbUpdateException e) when (Violated(e, PostgresErrorCodes.ForeignKeyViolation) && referenceRetry < ReferenceRetries)
+                catch (Exception e) when (Violated(e, PostgresErrorCodes.ForeignKeyViolation) && referenceRetry < ReferenceRetries)
                 {
                     // A reference changed between the check and the save: check again.
                 }
@@ -272,17 +273,18 @@ public static class ObjectWrites
             }
         }
 
-        async Task<bool> StoredAsync(CancellationToken ct) =>
-            change() is { } attempted &&
-            await db.Events.AnyAsync(e => e.AccountId == attempted.AccountId && e.LiveMode == attempted.LiveMode && e.Id == attempted.Id, ct);
-
         async Task<ExecutionResult<T>> Committed(DbContext _, CancellationToken ct) =>
-            await StoredAsync(ct) ? new ExecutionResult<T>(true, written!) : new ExecutionResult<T>(false, default!);
+            await stored(ct) ? new ExecutionResult<T>(true, written!) : new ExecutionResult<T>(false, default!);
 
         return db.Database.CreateExecutionStrategy().ExecuteAsync<DbContext, T>(db, Attempt, Committed, cancellationToken);
     }
 
-    private static bool Violated(DbUpdateException e, string sqlState) =>
+    /// <summary>Whether the write of <paramref name="change"/>, if one was attempted, is stored: its event is there.</summary>
+    private static async Task<bool> StoredAsync(DevicesDbContext db, ApiEvent? change, CancellationToken cancellationToken) =>
+        change is not null &&
+        await db.Events.AnyAsync(e => e.AccountId == change.AccountId && e.LiveMode == change.LiveMode && e.Id == change.Id, cancellationToken);
+
+    private static bool Violated(Exception e, string sqlState) =>
         ErrorHandling.InChain(e, x => x is PostgresException p && p.SqlState == sqlState) is not null;
 
     private static ApiEvent NewEvent(string id, Caller caller, string type, string objectId, string json, DateTimeOffset now) => new()

@@ -7,8 +7,8 @@ namespace Flatpeak.Devices.Api.Idempotency;
 /// <summary>
 /// The Idempotency-Key a request holds, as a request feature. A write stores the response to replay in its own unit
 /// of work, so that the change never commits without it: a batched device create in its statement
-/// (<see cref="Devices.DeviceCreates"/>), the EF Core writes with <see cref="TrackResponse"/>, the webhook writes with
-/// <see cref="StoreInTransactionAsync"/>; once committed, each says so here (<see cref="Committed"/>). An answer that
+/// (<see cref="Devices.DeviceCreates"/>), the EF Core writes (objects and webhook endpoints) with
+/// <see cref="TrackResponse"/>; once committed, each says so here (<see cref="Committed"/>). An answer that
 /// changed nothing is stored by the filter, after.
 /// </summary>
 public sealed class IdempotencyClaim(string key)
@@ -16,30 +16,6 @@ public sealed class IdempotencyClaim(string key)
     public string Key { get; } = key;
 
     public bool ResponseStored { get; set; }
-
-    /// <summary>
-    /// Stores the response the request's Idempotency-Key replays, in the transaction <paramref name="db"/> has open, if
-    /// the request carries a key; called by a write just before it commits, which then calls <see cref="Committed"/>.
-    /// </summary>
-    public static async Task StoreInTransactionAsync(
-        HttpContext http, DevicesDbContext db, Caller caller, int status, string body, string? location, CancellationToken cancellationToken)
-    {
-        if (http.Features.Get<IdempotencyClaim>() is not { } claim)
-        {
-            return;
-        }
-
-        var stored = await db.IdempotencyKeys
-            .Where(k => k.AccountId == caller.AccountId && k.LiveMode == caller.LiveMode && k.Key == claim.Key)
-            .ExecuteUpdateAsync(k => k
-                .SetProperty(x => x.ResponseStatus, status)
-                .SetProperty(x => x.ResponseBody, body)
-                .SetProperty(x => x.ResponseLocation, location), cancellationToken);
-        if (stored != 1)
-        {
-            throw new InvalidOperationException($"The Idempotency-Key this request holds was not found to store its response ({stored} rows).");
-        }
-    }
 
     /// <summary>
     /// Adds the response the request's Idempotency-Key replays to <paramref name="db"/>'s unit of work, if the request

@@ -81,7 +81,7 @@ public static class WebhookEndpoints
             TimeCreated = now,
         };
         request.ApplyTo(webhook);
-        var created = await InTransactionAsync(db, async ct =>
+        var created = await db.WriteOnceAsync(ct => Owned(db, caller).AnyAsync(w => w.Id == webhook.Id, ct), async ct =>
         {
             // Creates of one account and mode take turns, so that the count below sees every one before it.
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({"webhooks:" + caller.AccountId + ":" + caller.LiveMode}, 0))", ct);
@@ -91,13 +91,13 @@ public static class WebhookEndpoints
             }
 
             db.Webhooks.Add(webhook);
+            // The replay of an Idempotency-Key commits with the endpoint, or neither does: a retry never makes a second one.
+            IdempotencyClaim.TrackResponse(
+                http, db, caller, StatusCodes.Status201Created, JsonSerializer.Serialize(WebhookResponse.From(webhook), ApiJsonContext.Default.WebhookResponse), Location(webhook));
             await db.SaveChangesAsync(ct);
             await WebhookDeliveryStatements.StartPositionAsync(db, caller.AccountId, caller.LiveMode, webhook.Id, ct);
-            // The replay of an Idempotency-Key commits with the endpoint, or neither does: a retry never makes a second one.
-            await IdempotencyClaim.StoreInTransactionAsync(
-                http, db, caller, StatusCodes.Status201Created, JsonSerializer.Serialize(WebhookResponse.From(webhook), ApiJsonContext.Default.WebhookResponse), Location(webhook), ct);
             return true;
-        }, cancellationToken, ct => Owned(db, caller).AnyAsync(w => w.Id == webhook.Id, ct));
+        }, inTransaction: true, cancellationToken);
         if (!created)
         {
             return ApiErrors.BadRequest(http, "webhook_limit_reached", $"An account has at most {WebhookRules.MaxPerAccountAndMode} webhook endpoints in each mode.");
@@ -108,6 +108,9 @@ public static class WebhookEndpoints
     }
 
     private static string Location(Webhook webhook) => $"/webhooks/{webhook.Id}";
+
+    /// <summary>A patch or delete of an endpoint leaves nothing to look for after a lost acknowledgement: it is made again (it is idempotent).</summary>
+    private static Task<bool> Unverifiable(CancellationToken cancellationToken) => Task.FromResult(false);
 
     public static async Task<Ok<ListResponse<WebhookResponse>>> List(
         [AsParameters] WebhookListQuery query, Caller caller, DevicesDbContext db, CancellationToken cancellationToken)
@@ -127,7 +130,7 @@ public static class WebhookEndpoints
         string id, JsonElement body, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
     {
         var patch = JsonObject.Create(body)!;
-        return await InTransactionAsync<Results<Ok<WebhookResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(db, async ct =>
+        return await db.WriteOnceAsync<Results<Ok<WebhookResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(Unverifiable, async ct =>
         {
             if (await LockAsync(db, caller, id, ct) is not { } webhook)
             {
@@ -145,13 +148,13 @@ public static class WebhookEndpoints
             request!.ApplyTo(webhook);
             await db.SaveChangesAsync(ct);
             return TypedResults.Ok(WebhookResponse.From(webhook));
-        }, cancellationToken);
+        }, inTransaction: true, cancellationToken);
     }
 
     /// <summary>Answers as every other delete does: <c>202</c> with <see cref="DeletedResponse"/>.</summary>
     public static async Task<Results<Accepted<DeletedResponse>, NotFound<ApiError>>> Delete(
         string id, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken) =>
-        await InTransactionAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>>>(db, async ct =>
+        await db.WriteOnceAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>>>(Unverifiable, async ct =>
         {
             if (await LockAsync(db, caller, id, ct) is null)
             {
@@ -161,7 +164,7 @@ public static class WebhookEndpoints
             await db.WebhookDeliveries.Where(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.WebhookId == id).ExecuteDeleteAsync(ct);
             await Owned(db, caller).Where(w => w.Id == id).ExecuteDeleteAsync(ct);
             return TypedResults.Accepted((string?)null, DeletedResponse.Of(id, "webhook", caller.LiveMode));
-        }, cancellationToken);
+        }, inTransaction: true, cancellationToken);
 
     public static async Task<Results<Ok<ListResponse<WebhookDeliveryResponse>>, NotFound<ApiError>>> ListDeliveries(
         string id, [AsParameters] WebhookDeliveryListQuery query, Caller caller, DevicesDbContext db, HttpContext http, CancellationToken cancellationToken)
@@ -223,42 +226,4 @@ public static class WebhookEndpoints
     private static async Task<Webhook?> LockAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
         (await db.Webhooks.FromSql($"SELECT * FROM webhooks WHERE account_id = {caller.AccountId} AND live_mode = {caller.LiveMode} AND id = {id} FOR UPDATE").AsTracking()
             .ToListAsync(cancellationToken)).SingleOrDefault();
-
-    /// <summary>
-    /// Runs <paramref name="work"/> in a transaction, again on a transient fault. When a fault hides whether the commit
-    /// went through (a lost acknowledgement), <paramref name="committed"/>, if given, is asked before the next attempt,
-    /// and after a retry runs into the first attempt's own row: if the first attempt committed, its result stands.
-    /// </summary>
-    private static Task<T> InTransactionAsync<T>(
-        DevicesDbContext db, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken, Func<CancellationToken, Task<bool>>? committed = null)
-    {
-        T last = default!;
-        var attempts = 0;
-        return db.Database.CreateExecutionStrategy().ExecuteAsync<DevicesDbContext, T>(
-            db,
-            async (_, ct) =>
-            {
-                attempts++;
-                db.ChangeTracker.Clear();
-                try
-                {
-                    await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                    last = await work(ct);
-                    await transaction.CommitAsync(ct);
-                    return last;
-                }
-                catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation && attempts > 1 && committed is not null)
-                {
-                    // The first attempt's commit became visible only after the check before this retry: it stands.
-                    if (await committed(ct))
-                    {
-                        return last;
-                    }
-
-                    throw;
-                }
-            },
-            async (_, ct) => committed is not null && await committed(ct) ? new Microsoft.EntityFrameworkCore.Storage.ExecutionResult<T>(true, last) : new Microsoft.EntityFrameworkCore.Storage.ExecutionResult<T>(false, default!),
-            cancellationToken);
-    }
 }

@@ -161,13 +161,7 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
     {
         if (MayBeStored(failure))
         {
-            TOutcome?[] stored;
-            try
-            {
-                await using var connection = await _database.OpenConnectionAsync(CancellationToken.None);
-                stored = await _write.FindStoredAsync(connection, [.. waiting.Select(p => p.Item)], CancellationToken.None);
-            }
-            catch (Exception e) when (Common.ErrorHandling.DatabaseUnavailable(e))
+            if (await FindStoredAsync([.. waiting.Select(p => p.Item)], CancellationToken.None) is not { } stored)
             {
                 waiting.ForEach(p => p.Fail(new WriteOutcomeUnknownException(failure)));
                 return;
@@ -213,11 +207,11 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
             {
                 if (MayBeStored(failed))
                 {
-                    switch (await FindStoredAsync(item, cancellationToken))
+                    switch (await FindStoredAsync([item], cancellationToken))
                     {
-                        case (true, { } stored):
+                        case [{ } stored]:
                             return stored;
-                        case (false, _) when attempt > AttemptsAlone || !Retryable(failed):
+                        case null when attempt > AttemptsAlone || !Retryable(failed):
                             throw new WriteOutcomeUnknownException(failed);
                     }
                 }
@@ -257,17 +251,17 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
         }
     }
 
-    /// <summary>Whether the database could say, and the item's outcome if it is stored.</summary>
-    private async Task<(bool Known, TOutcome? Stored)> FindStoredAsync(TItem item, CancellationToken cancellationToken)
+    /// <summary>For each item, its outcome if it is stored (else null); null as a whole when the database cannot say.</summary>
+    private async Task<TOutcome?[]?> FindStoredAsync(TItem[] items, CancellationToken cancellationToken)
     {
         try
         {
             await using var connection = await _database.OpenConnectionAsync(cancellationToken);
-            return (true, (await _write.FindStoredAsync(connection, [item], cancellationToken))[0]);
+            return await _write.FindStoredAsync(connection, items, cancellationToken);
         }
         catch (Exception e) when (Common.ErrorHandling.DatabaseUnavailable(e))
         {
-            return (false, null);
+            return null;
         }
     }
 
@@ -314,7 +308,7 @@ public sealed class WriteBatcher<TItem, TOutcome> : IHostedService
 
         public Task<TOutcome> Outcome => _outcome.Task;
 
-        /// <summary>Once taken, the write goes out with its batch, which is cancelled only when all its requests have gone.</summary>
+        /// <summary>Once taken, the write goes out with its batch, which is cancelled if one of its requests goes.</summary>
         public bool TryTake()
         {
             var taken = Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
