@@ -126,14 +126,14 @@ public static class DeviceStateEndpoints
         }
 
         var states = Of(db, caller, id, partitions.Horizon);
-        if (query.TimeFrom is not null && DeviceStateListQueryValidator.TryParseTime(query.TimeFrom, out var from))
+        if (query.TimeFrom is not null && UtcTimestampConverter.TryParse(query.TimeFrom, out var from))
         {
-            states = states.Where(s => s.Time >= from.ToUniversalTime());
+            states = states.Where(s => s.Time >= from);
         }
 
-        if (query.TimeTo is not null && DeviceStateListQueryValidator.TryParseTime(query.TimeTo, out var to))
+        if (query.TimeTo is not null && UtcTimestampConverter.TryParse(query.TimeTo, out var to))
         {
-            states = states.Where(s => s.Time <= to.ToUniversalTime());
+            states = states.Where(s => s.Time <= to);
         }
 
         var limit = Paging.LimitOf(query);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Flatpeak.Devices.Api.Common;
 using FluentValidation;
 using Microsoft.Extensions.Options;
@@ -38,17 +37,9 @@ public sealed class DeviceStateListQueryValidator : AbstractValidator<DeviceStat
     public DeviceStateListQueryValidator()
     {
         this.AddPagingRules(ObjectIds.DeviceState);
-        RuleFor(q => q.TimeFrom).Must(t => t is null || TryParseTime(t, out _)).WithErrorCode("time_from_invalid")
+        RuleFor(q => q.TimeFrom).Must(t => t is null || Common.Json.UtcTimestampConverter.TryParse(t, out _)).WithErrorCode("time_from_invalid")
             .WithMessage("time_from must be an RFC 3339 date-time.").OverridePropertyName("time_from");
-        RuleFor(q => q.TimeTo).Must(t => t is null || TryParseTime(t, out _)).WithErrorCode("time_to_invalid")
+        RuleFor(q => q.TimeTo).Must(t => t is null || Common.Json.UtcTimestampConverter.TryParse(t, out _)).WithErrorCode("time_to_invalid")
             .WithMessage("time_to must be an RFC 3339 date-time.").OverridePropertyName("time_to");
-    }
-
-    /// <summary>An RFC 3339 date-time with its offset, as the JSON bodies take them.</summary>
-    public static bool TryParseTime(string text, out DateTimeOffset value)
-    {
-        value = default;
-        return Common.Json.UtcTimestampConverter.IsRfc3339(text) &&
-            DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out value);
     }
 }

@@ -81,6 +81,7 @@ public static class WebhookEndpoints
             TimeCreated = now,
         };
         request.ApplyTo(webhook);
+        var response = WebhookResponse.From(webhook);
         var created = await db.WriteOnceAsync(ct => Owned(db, caller).AnyAsync(w => w.Id == webhook.Id, ct), async ct =>
         {
             // Creates of one account and mode take turns, so that the count below sees every one before it.
@@ -93,7 +94,7 @@ public static class WebhookEndpoints
             db.Webhooks.Add(webhook);
             // The replay of an Idempotency-Key commits with the endpoint, or neither does: a retry never makes a second one.
             IdempotencyClaim.TrackResponse(
-                http, db, caller, StatusCodes.Status201Created, JsonSerializer.Serialize(WebhookResponse.From(webhook), ApiJsonContext.Default.WebhookResponse), Location(webhook));
+                http, db, caller, StatusCodes.Status201Created, JsonSerializer.Serialize(response, ApiJsonContext.Default.WebhookResponse), Location(webhook));
             await db.SaveChangesAsync(ct);
             await WebhookDeliveryStatements.StartPositionAsync(db, caller.AccountId, caller.LiveMode, webhook.Id, ct);
             return true;
@@ -104,7 +105,7 @@ public static class WebhookEndpoints
         }
 
         IdempotencyClaim.Committed(http);
-        return TypedResults.Created(Location(webhook), WebhookResponse.From(webhook));
+        return TypedResults.Created(Location(webhook), response);
     }
 
     private static string Location(Webhook webhook) => $"/webhooks/{webhook.Id}";

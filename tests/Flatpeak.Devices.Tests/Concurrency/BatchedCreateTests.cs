@@ -6,7 +6,6 @@ using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace Flatpeak.Devices.Tests.Concurrency;
 
@@ -66,7 +65,7 @@ public sealed class BatchedCreateTests(ApiFixture api, ITestOutputHelper output)
         {
             for (var i = 0; i < times; i++)
             {
-                sent.Add((@case, Post(from, body, key is null ? null : $"{key}-{i}")));
+                sent.Add((@case, PostJsonAsync(from, "/devices", body, key is null ? null : $"{key}-{i}")));
             }
         }
 
@@ -81,7 +80,7 @@ public sealed class BatchedCreateTests(ApiFixture api, ITestOutputHelper output)
         var duplicate = $"duplicate-{run}";
         for (var i = 0; i < 4; i++)
         {
-            sent.Add(("duplicate key", Post(client, CreateDeviceTests.SeedBody(first), duplicate)));
+            sent.Add(("duplicate key", PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(first), duplicate)));
         }
 
         await writers.QueuedAsync(sent.Count - 3);
@@ -146,19 +145,19 @@ public sealed class BatchedCreateTests(ApiFixture api, ITestOutputHelper output)
         // Every key replays what its request was answered, the duplicate key the one device it made.
         for (var i = 0; i < keyed.Count; i++)
         {
-            using var replay = await Post(client, CreateDeviceTests.SeedBody(second), $"keyed-{run}-{i}");
+            using var replay = await PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(second), $"keyed-{run}-{i}");
             Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
             Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
             Assert.Equal(keyed[i], (await ReadJsonAsync(replay)).GetProperty("id").GetString());
         }
 
-        using (var replay = await Post(client, CreateDeviceTests.SeedBody("loc_000000000000000000000000"), $"missing-{run}-0"))
+        using (var replay = await PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody("loc_000000000000000000000000"), $"missing-{run}-0"))
         {
             Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
             await AssertErrorAsync(replay, HttpStatusCode.BadRequest, "api.device_create", "location_not_found", "locations[0]");
         }
 
-        using (var replay = await Post(client, CreateDeviceTests.SeedBody(first), duplicate))
+        using (var replay = await PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(first), duplicate))
         {
             Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
             Assert.Equal(duplicateId, (await ReadJsonAsync(replay)).GetProperty("id").GetString());
@@ -251,7 +250,7 @@ public sealed class BatchedCreateTests(ApiFixture api, ITestOutputHelper output)
         // A create the database refuses (a trigger standing in for a constraint nobody expected), named by its reference id.
         var poison = $"POISON{Guid.NewGuid():N}";
         var trigger = $"refuse_{poison.ToLowerInvariant()}";
-        await ExecuteAsync($"""
+        await Sql.ExecuteAsync(Api.Postgres.ConnectionString, $"""
             CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.reference_id = '{poison}' THEN RAISE EXCEPTION 'refused by the test'; END IF;
@@ -281,7 +280,7 @@ public sealed class BatchedCreateTests(ApiFixture api, ITestOutputHelper output)
         }
         finally
         {
-            await ExecuteAsync($"DROP TRIGGER {trigger} ON devices; DROP FUNCTION {trigger}();");
+            await Sql.ExecuteAsync(Api.Postgres.ConnectionString, $"DROP TRIGGER {trigger} ON devices; DROP FUNCTION {trigger}();");
         }
     }
 
@@ -296,24 +295,5 @@ public sealed class BatchedCreateTests(ApiFixture api, ITestOutputHelper output)
         Assert.Equal(ids.Order(StringComparer.Ordinal), events.Select(e => e.ObjectId).Order(StringComparer.Ordinal));
         Assert.All(events, e => Assert.Equal(e.ObjectId, JsonDocument.Parse(e.Data).RootElement.GetProperty("id").GetString()));
         await AssertDeviceLocationsMatchDevicesAsync();
-    }
-
-    private static Task<HttpResponseMessage> Post(HttpClient client, string body, string? idempotencyKey)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        if (idempotencyKey is not null)
-        {
-            request.Headers.Add("Idempotency-Key", idempotencyKey);
-        }
-
-        return client.SendAsync(request);
-    }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(Api.Postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

@@ -160,6 +160,18 @@ public abstract class ApiTest : IDisposable
     protected static Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json) =>
         client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
 
+    /// <summary>A POST with an <c>Idempotency-Key</c> (none when <paramref name="idempotencyKey"/> is null).</summary>
+    protected static async Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json, string? idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return await client.SendAsync(request);
+    }
+
     protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) =>
         await response.Content.ReadFromJsonAsync<JsonElement>();
 

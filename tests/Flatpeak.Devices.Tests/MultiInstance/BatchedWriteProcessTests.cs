@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
@@ -33,7 +32,7 @@ public sealed class BatchedWriteProcessTests(ApiFixture api, ITestOutputHelper o
                 var key = $"K{sender}x{n}";
                 try
                 {
-                    using var response = await firstClient.SendAsync(Keyed(key, location));
+                    using var response = await SendKeyedAsync(firstClient, key, location);
                     Assert.Equal(HttpStatusCode.Created, response.StatusCode);
                     acknowledged[key] = (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
                     if (acknowledged.Count >= 300)
@@ -63,10 +62,10 @@ public sealed class BatchedWriteProcessTests(ApiFixture api, ITestOutputHelper o
         Assert.Equal(stored.Count, stored.Select(s => s.Key).Distinct().Count());
         // A retry of a request the kill left unanswered replays its device if it was stored; its key is still held if
         // the request reached the service and stored nothing; and it runs now if the request never reached the service.
-        var held = await KeysAsync(database, "SELECT key FROM idempotency_keys WHERE response_status IS NULL");
+        var held = (await Sql.TextsAsync(database, "SELECT key FROM idempotency_keys WHERE response_status IS NULL")).ToHashSet(StringComparer.Ordinal);
         foreach (var key in unanswered)
         {
-            using var retry = await secondClient.SendAsync(Keyed(key, location));
+            using var retry = await SendKeyedAsync(secondClient, key, location);
             if (stored.Any(s => s.Key == key))
             {
                 Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
@@ -79,13 +78,13 @@ public sealed class BatchedWriteProcessTests(ApiFixture api, ITestOutputHelper o
             else
             {
                 Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
-                Assert.Equal(1, await CountAsync(database, $"SELECT count(*) FROM devices WHERE reference_id = '{key}'"));
+                Assert.Equal(1, await Sql.LongAsync(database, $"SELECT count(*) FROM devices WHERE reference_id = '{key}'"));
             }
         }
 
         Assert.Equal(
             stored.Count + unanswered.Count(k => !held.Contains(k) && stored.All(s => s.Key != k)),
-            await CountAsync(database, "SELECT count(*) FROM devices"));
+            await Sql.LongAsync(database, "SELECT count(*) FROM devices"));
     }
 
     [Fact]
@@ -108,7 +107,7 @@ public sealed class BatchedWriteProcessTests(ApiFixture api, ITestOutputHelper o
             Enumerable.Range(0, 6).Select(i => (l, HttpMethod.Post, Race.Send(() => PostJsonAsync(i % 2 == 0 ? clientA : clientB, "/devices", CreateDeviceTests.SeedBody(l))))))
             .Concat(locations.Select(l => (l, HttpMethod.Delete, Race.Send(() => clientB.DeleteAsync($"/locations/{l}"))))));
 
-        Assert.Equal(0, await CountAsync(database, """
+        Assert.Equal(0, await Sql.LongAsync(database, """
             SELECT count(*) FROM devices d, unnest(d.locations) AS l(id)
             WHERE NOT EXISTS (SELECT FROM locations x WHERE x.account_id = d.account_id AND x.live_mode = d.live_mode AND x.id = l.id)
             """));
@@ -117,7 +116,7 @@ public sealed class BatchedWriteProcessTests(ApiFixture api, ITestOutputHelper o
             var mine = answers.Where(r => r.Id == location).ToList();
             var created = mine.Count(r => r.Method == HttpMethod.Post && r.Status == HttpStatusCode.Created);
             var delete = mine.Single(r => r.Method == HttpMethod.Delete);
-            Assert.Equal(created, await CountAsync(database, $"SELECT count(*) FROM device_locations WHERE location_id = '{location}'"));
+            Assert.Equal(created, await Sql.LongAsync(database, $"SELECT count(*) FROM device_locations WHERE location_id = '{location}'"));
             if (delete.Status == HttpStatusCode.Accepted)
             {
                 Assert.Equal(0, created);
@@ -131,19 +130,13 @@ public sealed class BatchedWriteProcessTests(ApiFixture api, ITestOutputHelper o
         }
 
         Assert.Equal(
-            await CountAsync(database, "SELECT count(*) FROM devices"),
-            await CountAsync(database, "SELECT count(*) FROM events WHERE type = 'device.create'"));
+            await Sql.LongAsync(database, "SELECT count(*) FROM devices"),
+            await Sql.LongAsync(database, "SELECT count(*) FROM events WHERE type = 'device.create'"));
     }
 
-    private static HttpRequestMessage Keyed(string key, string location)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/devices")
-        {
-            Content = new StringContent(CreateDeviceTests.SeedBody(location).Replace("DEV1234567890", key, StringComparison.Ordinal), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("Idempotency-Key", key);
-        return request;
-    }
+    /// <summary>A create whose Idempotency-Key is also its device's reference_id, so that rows and keys can be matched.</summary>
+    private static Task<HttpResponseMessage> SendKeyedAsync(HttpClient client, string key, string location) =>
+        PostJsonAsync(client, "/devices", CreateDeviceTests.SeedBody(location).Replace("DEV1234567890", key, StringComparison.Ordinal), key);
 
     /// <summary>Every stored device: its key (its reference_id), its id, the id its key replays, and how many create events it has.</summary>
     private static async Task<List<(string Key, string DeviceId, string? ReplayId, long Events)>> StoredAsync(string database)
@@ -165,28 +158,5 @@ public sealed class BatchedWriteProcessTests(ApiFixture api, ITestOutputHelper o
         }
 
         return stored;
-    }
-
-    private static async Task<HashSet<string>> KeysAsync(string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        var keys = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            keys.Add(reader.GetString(0));
-        }
-
-        return keys;
-    }
-
-    private static async Task<long> CountAsync(string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
-using Npgsql;
 
 namespace Flatpeak.Devices.Tests.MultiInstance;
 
@@ -36,12 +35,7 @@ public sealed class DeviceStateInstancesTests(ApiFixture api, ITestOutputHelper 
         }));
 
         Assert.All(rounds, answers => Assert.Single(answers.Distinct()));
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var count = new NpgsqlCommand("SELECT count(*), count(DISTINCT record_reference_id) FROM device_states", connection);
-        await using var reader = await count.ExecuteReaderAsync();
-        Assert.True(await reader.ReadAsync());
-        Assert.Equal(20, reader.GetInt64(0));
-        Assert.Equal(20, reader.GetInt64(1));
+        Assert.Equal(20, await Sql.LongAsync(database, "SELECT count(*) FROM device_states"));
+        Assert.Equal(20, await Sql.LongAsync(database, "SELECT count(DISTINCT record_reference_id) FROM device_states"));
     }
 }

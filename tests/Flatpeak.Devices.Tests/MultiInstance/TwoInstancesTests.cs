@@ -65,17 +65,17 @@ public sealed class TwoInstancesTests(ApiFixture api, ITestOutputHelper output) 
             Assert.True((await ReadJsonAsync(list)).GetProperty("has_more").GetBoolean());
         }
 
-        Assert.Equal(200, await CountAsync(connectionString, "devices"));
+        Assert.Equal(200, await Sql.LongAsync(connectionString, "SELECT count(*) FROM devices"));
 
         // An Idempotency-Key used on one instance is honoured by the other.
-        using var first = await SendWithKeyAsync(clientA, body, "fleet-import-1");
-        using var retry = await SendWithKeyAsync(clientB, body, "fleet-import-1");
+        using var first = await PostJsonAsync(clientA, "/devices", body, "fleet-import-1");
+        using var retry = await PostJsonAsync(clientB, "/devices", body, "fleet-import-1");
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
         Assert.Equal("true", Assert.Single(retry.Headers.GetValues("Idempotent-Replayed")));
         Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
-        Assert.Equal(201, await CountAsync(connectionString, "devices"));
-        Assert.Equal(1, await CountAsync(connectionString, "\"__EFMigrationsHistory\" WHERE migration_id LIKE '%_Initial'"));
+        Assert.Equal(201, await Sql.LongAsync(connectionString, "SELECT count(*) FROM devices"));
+        Assert.Equal(1, await Sql.LongAsync(connectionString, "SELECT count(*) FROM \"__EFMigrationsHistory\" WHERE migration_id LIKE '%_Initial'"));
 
         // Through Kestrel too, a body past the limit is refused with the error object, declared or streamed.
         var huge = body.Replace("Nova Systems", new string('n', 70_000), StringComparison.Ordinal);
@@ -86,20 +86,5 @@ public sealed class TwoInstancesTests(ApiFixture api, ITestOutputHelper output) 
         streamed.Headers.TransferEncodingChunked = true;
         using var streamedResponse = await clientB.SendAsync(streamed);
         await AssertErrorAsync(streamedResponse, HttpStatusCode.RequestEntityTooLarge, "api.device_create", "body_too_large");
-    }
-
-    private static async Task<HttpResponseMessage> SendWithKeyAsync(HttpClient client, string body, string key)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/devices") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("Idempotency-Key", key);
-        return await client.SendAsync(request);
-    }
-
-    private static async Task<long> CountAsync(string connectionString, string from)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var count = new NpgsqlCommand($"SELECT count(*) FROM {from}", connection);
-        return (long)(await count.ExecuteScalarAsync())!;
     }
 }

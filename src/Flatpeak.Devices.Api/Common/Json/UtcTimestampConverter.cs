@@ -20,18 +20,22 @@ public sealed partial class UtcTimestampConverter : JsonConverter<DateTimeOffset
             throw new JsonException("Expected an RFC 3339 date-time string.");
         }
 
-        var text = reader.GetString()!;
-        if (!Rfc3339().IsMatch(text) ||
-            !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var value))
-        {
-            throw new JsonException("Expected an RFC 3339 date-time string.");
-        }
-
-        return value.ToUniversalTime();
+        return TryParse(reader.GetString()!, out var value) ? value : throw new JsonException("Expected an RFC 3339 date-time string.");
     }
 
-    /// <summary>Whether <paramref name="text"/> has the shape of an RFC 3339 date-time (with its offset), as a query parameter must.</summary>
-    public static bool IsRfc3339(string text) => text.Length <= 40 && Rfc3339().IsMatch(text);
+    /// <summary>An RFC 3339 date-time (with its offset), in UTC: as a body's field or a query parameter must be.</summary>
+    public static bool TryParse(string text, out DateTimeOffset value)
+    {
+        value = default;
+        if (text.Length > 40 || !Rfc3339().IsMatch(text) ||
+            !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var parsed))
+        {
+            return false;
+        }
+
+        value = parsed.ToUniversalTime();
+        return true;
+    }
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
         writer.WriteStringValue(value.UtcDateTime.ToString(WriteFormat, CultureInfo.InvariantCulture));
