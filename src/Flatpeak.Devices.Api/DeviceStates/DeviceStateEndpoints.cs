@@ -26,6 +26,7 @@ public static class DeviceStateEndpoints
         return services
             .AddSingleton<IValidator<SubmitDeviceStateRequest>, SubmitDeviceStateRequestValidator>()
             .AddSingleton<IValidator<DeviceStateListQuery>, DeviceStateListQueryValidator>()
+            .AddSingleton<DeviceStateReads>()
             .AddBatchedWrite<DeviceStateSubmission, DeviceStateOutcome, DeviceStateWrites>();
     }
 
@@ -98,85 +99,52 @@ public static class DeviceStateEndpoints
     }
 
     public static async Task<Results<Ok<DeviceStateResponse>, NotFound<ApiError>>> Get(
-        string id, Caller caller, DevicesDbContext db, DeviceStatePartitions partitions, HttpContext http, CancellationToken cancellationToken)
+        string id, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, HttpContext http, CancellationToken cancellationToken)
     {
-        if (!await DeviceExistsAsync(db, caller, id, cancellationToken))
+        var newest = await reads.PageAsync(
+            new DeviceStatePageQuery(caller.AccountId, caller.LiveMode, id, partitions.Horizon, To: null, CursorId: null, Newer: false, Limit: 1), cancellationToken);
+        if (!newest.DeviceFound)
         {
             return ApiErrors.NotFound(http, "device", id);
         }
 
-        var newest = await WithGenericPlanAsync(db, ct =>
-            Of(db, caller, id, partitions.Horizon).OrderByDescending(s => s.Time).ThenByDescending(s => s.Id).FirstOrDefaultAsync(ct), cancellationToken);
-        return newest is null
-            ? TypedResults.NotFound(ApiErrors.Create(http, StatusCodes.Status404NotFound, "device_state_not_found", $"The device '{id}' has reported no state yet."))
-            : TypedResults.Ok(DeviceStateResponse.From(newest));
+        return newest.Records is [var record, ..]
+            ? TypedResults.Ok(record)
+            : TypedResults.NotFound(ApiErrors.Create(http, StatusCodes.Status404NotFound, "device_state_not_found", $"The device '{id}' has reported no state yet."));
     }
 
     /// <summary>
     /// The history, newest <c>time</c> first. A cursor is a record's id; the page goes on from that record's place in
-    /// <c>(time, id)</c> order, found through the time its id carries.
+    /// <c>(time, id)</c> order, found through the time its id carries. Expired records are not served, even before their
+    /// partition is dropped.
     /// </summary>
     public static async Task<Results<Ok<ListResponse<DeviceStateResponse>>, BadRequest<ApiError>, NotFound<ApiError>>> List(
-        string id, [AsParameters] DeviceStateListQuery query, Caller caller, DevicesDbContext db, DeviceStatePartitions partitions, HttpContext http,
+        string id, [AsParameters] DeviceStateListQuery query, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, HttpContext http,
         CancellationToken cancellationToken)
     {
-        if (!await DeviceExistsAsync(db, caller, id, cancellationToken))
+        var from = partitions.Horizon;
+        if (query.TimeFrom is not null && UtcTimestampConverter.TryParse(query.TimeFrom, out var timeFrom) && timeFrom > from)
+        {
+            from = timeFrom;
+        }
+
+        DateTimeOffset? to = query.TimeTo is not null && UtcTimestampConverter.TryParse(query.TimeTo, out var timeTo) ? timeTo : null;
+        var cursorId = query.StartingAfter ?? query.EndingBefore;
+        var page = await reads.PageAsync(
+            new DeviceStatePageQuery(caller.AccountId, caller.LiveMode, id, from, to, cursorId, Newer: query.EndingBefore is not null, Paging.LimitOf(query)),
+            cancellationToken);
+        if (!page.DeviceFound)
         {
             return ApiErrors.NotFound(http, "device", id);
         }
 
-        var states = Of(db, caller, id, partitions.Horizon);
-        if (query.TimeFrom is not null && UtcTimestampConverter.TryParse(query.TimeFrom, out var from))
+        if (cursorId is not null && !page.CursorFound)
         {
-            states = states.Where(s => s.Time >= from);
+            var param = query.StartingAfter is not null ? "starting_after" : "ending_before";
+            return ApiErrors.BadRequest(http, param + "_invalid", $"No such state record of this device: '{cursorId}'.", param);
         }
 
-        if (query.TimeTo is not null && UtcTimestampConverter.TryParse(query.TimeTo, out var to))
-        {
-            states = states.Where(s => s.Time <= to);
-        }
-
-        var limit = Paging.LimitOf(query);
-        var cursorId = query.StartingAfter ?? query.EndingBefore;
-        DeviceState? cursor = null;
-        if (cursorId is not null)
-        {
-            var second = ObjectIds.TimeOf(cursorId);
-            cursor = await WithGenericPlanAsync(db, ct => Of(db, caller, id, partitions.Horizon)
-                .Where(s => s.Time >= second && s.Time < second.AddSeconds(1) && s.Id == cursorId)
-                .SingleOrDefaultAsync(ct), cancellationToken);
-            if (cursor is null)
-            {
-                var param = query.StartingAfter is not null ? "starting_after" : "ending_before";
-                return ApiErrors.BadRequest(http, param + "_invalid", $"No such state record of this device: '{cursorId}'.", param);
-            }
-        }
-
-        List<DeviceState> page;
-        bool hasMore;
-        if (query.EndingBefore is not null)
-        {
-            var newer = await WithGenericPlanAsync(db, ct => states
-                .Where(s => s.Time > cursor!.Time || (s.Time == cursor.Time && s.Id.CompareTo(cursor.Id) > 0))
-                .OrderBy(s => s.Time).ThenBy(s => s.Id).Take(limit + 1).ToListAsync(ct), cancellationToken);
-            hasMore = newer.Count > limit;
-            page = [.. newer.Take(limit)];
-            page.Reverse();
-        }
-        else
-        {
-            if (cursor is not null)
-            {
-                states = states.Where(s => s.Time < cursor.Time || (s.Time == cursor.Time && s.Id.CompareTo(cursor.Id) < 0));
-            }
-
-            var rows = await WithGenericPlanAsync(db, ct =>
-                states.OrderByDescending(s => s.Time).ThenByDescending(s => s.Id).Take(limit + 1).ToListAsync(ct), cancellationToken);
-            hasMore = rows.Count > limit;
-            page = [.. rows.Take(limit)];
-        }
-
-        return TypedResults.Ok(new Page<DeviceState>(page, hasMore).ToListResponse($"/devices/{id}/states", DeviceStateResponse.From));
+        return TypedResults.Ok(new ListResponse<DeviceStateResponse>("list", $"/devices/{id}/states", page.HasMore, page.Records));
     }
 
     /// <summary>After another transaction won the same <c>record_reference_id</c> during the statement: its record answers.</summary>
@@ -189,28 +157,4 @@ public static class DeviceStateEndpoints
         return new DeviceStateOutcome(
             reference.RequestHash.AsSpan().SequenceEqual(hash) ? DeviceStateOutcome.Replayed : DeviceStateOutcome.Reused, reference.StateId, reference.TimeCreated);
     }
-
-    /// <summary>
-    /// Runs a read of <c>device_states</c> with PostgreSQL's generic plan. Over a dozen monthly partitions, a custom
-    /// plan costs ~1 ms of planning per execution and the query itself 0.1 ms; the generic plan prunes the partitions
-    /// at run time, and its estimate (which cannot prune) would otherwise keep PostgreSQL choosing custom plans.
-    /// </summary>
-    private static Task<T> WithGenericPlanAsync<T>(DevicesDbContext db, Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
-        db.Database.CreateExecutionStrategy().ExecuteAsync(
-            async ct =>
-            {
-                await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                await db.Database.ExecuteSqlRawAsync("SET LOCAL plan_cache_mode = force_generic_plan", ct);
-                var result = await read(ct);
-                await transaction.CommitAsync(ct);
-                return result;
-            },
-            cancellationToken);
-
-    private static Task<bool> DeviceExistsAsync(DevicesDbContext db, Caller caller, string id, CancellationToken cancellationToken) =>
-        db.Devices.AnyAsync(d => d.AccountId == caller.AccountId && d.LiveMode == caller.LiveMode && d.Id == id, cancellationToken);
-
-    /// <summary>The device's records within the retention (an expired one is not served, even before its partition is dropped).</summary>
-    private static IQueryable<DeviceState> Of(DevicesDbContext db, Caller caller, string deviceId, DateTimeOffset horizon) =>
-        db.DeviceStates.Where(s => s.AccountId == caller.AccountId && s.LiveMode == caller.LiveMode && s.DeviceId == deviceId && s.Time >= horizon);
 }

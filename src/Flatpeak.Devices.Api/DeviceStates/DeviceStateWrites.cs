@@ -29,7 +29,8 @@ public sealed record DeviceStateOutcome(string Result, string? Id, DateTimeOffse
 /// finds a <c>record_reference_id</c> used before, claims the new ones (<c>ON CONFLICT DO NOTHING</c>: of two
 /// submissions with one reference, in one batch or two, one wins), stores the records, and moves each device's
 /// <c>last_seen</c> forward, at most once a minute. It returns one outcome per submission. No events: telemetry is not a
-/// change of the device.
+/// change of the device. Rows two statements may both write are taken in key order (references inserted, devices locked
+/// for <c>last_seen</c>), so two batches never wait on each other in a cycle.
 /// </summary>
 public sealed class DeviceStateWrites : IBatchedWrite<DeviceStateSubmission, DeviceStateOutcome>
 {
@@ -68,6 +69,7 @@ public sealed class DeviceStateWrites : IBatchedWrite<DeviceStateSubmission, Dev
             INSERT INTO device_state_references (account_id, live_mode, device_id, record_reference_id, state_id, state_time, request_hash, time_created)
             SELECT a.account_id, a.live_mode, a.device_id, a.record_reference_id, a.id, a.time, a.request_hash, a.time_created
             FROM accepted a WHERE a.record_reference_id IS NOT NULL
+            ORDER BY a.account_id, a.live_mode, a.device_id, a.record_reference_id
             ON CONFLICT DO NOTHING
             RETURNING account_id, live_mode, device_id, record_reference_id, state_id, request_hash, time_created
         ), stored AS (
@@ -84,11 +86,18 @@ public sealed class DeviceStateWrites : IBatchedWrite<DeviceStateSubmission, Dev
             FROM accepted a
             WHERE a.record_reference_id IS NULL OR EXISTS (SELECT FROM referenced r WHERE r.state_id = a.id)
             RETURNING id, account_id, live_mode, device_id, time_created
+        ), due AS (
+            SELECT d.account_id, d.live_mode, d.id, x.seen
+            FROM devices d
+            JOIN (SELECT account_id, live_mode, device_id, max(time_created) AS seen FROM stored GROUP BY account_id, live_mode, device_id) x
+              ON d.account_id = x.account_id AND d.live_mode = x.live_mode AND d.id = x.device_id
+            WHERE d.last_seen IS NULL OR d.last_seen <= x.seen - interval '1 minute'
+            ORDER BY d.account_id, d.live_mode, d.id
+            FOR NO KEY UPDATE OF d
         ), seen AS (
-            UPDATE devices d SET last_seen = x.seen
-            FROM (SELECT account_id, live_mode, device_id, max(time_created) AS seen FROM stored GROUP BY account_id, live_mode, device_id) x
-            WHERE d.account_id = x.account_id AND d.live_mode = x.live_mode AND d.id = x.device_id
-              AND (d.last_seen IS NULL OR d.last_seen <= x.seen - interval '1 minute')
+            UPDATE devices d SET last_seen = due.seen
+            FROM due
+            WHERE d.account_id = due.account_id AND d.live_mode = due.live_mode AND d.id = due.id
         )
         SELECT s.request,
                CASE WHEN d.request IS NULL THEN 'device_not_found'

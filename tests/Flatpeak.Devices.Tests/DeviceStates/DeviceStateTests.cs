@@ -216,6 +216,13 @@ public sealed class DeviceStateTests(ApiFixture api, ITestOutputHelper output) :
         Assert.Equal(expected, seen);
         var newer = await ReadJsonAsync(await client.GetAsync($"/devices/{device}/states?limit=2&ending_before={expected[3]}"));
         Assert.Equal(expected[1..3], newer.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("id").GetString()!));
+        Assert.True(newer.GetProperty("has_more").GetBoolean());
+        var newest = await ReadJsonAsync(await client.GetAsync($"/devices/{device}/states?limit=2&ending_before={expected[1]}"));
+        Assert.Equal([expected[0]], newest.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("id").GetString()!));
+        Assert.False(newest.GetProperty("has_more").GetBoolean());
+        var otherDevice = await DeviceAsync(client, await CreateLocationAsync(client));
+        var foreignCursor = await client.GetAsync($"/devices/{otherDevice}/states?starting_after={expected[2]}");
+        await AssertErrorAsync(foreignCursor, HttpStatusCode.BadRequest, "api.device_state_list", "starting_after_invalid", "starting_after");
         var window = await ReadJsonAsync(await client.GetAsync(
             $"/devices/{device}/states?time_from={Uri.EscapeDataString(Stamp(month.AddDays(-41)))}&time_to={Uri.EscapeDataString(Stamp(month.AddDays(-1)))}"));
         Assert.Equal(
