@@ -1,7 +1,9 @@
 -- wrk script: PUT /devices/{id}/state for a random one of BENCH_STATE_DEVICES devices (ids dev_ + the number in 24 hex
--- digits, as bench/run.sh seeds them), time = now, counting every answer that is not 200.
+-- digits, as bench/run.sh seeds them; or dev_ + BENCH_STATE_PREFIX + the number in 16, the seed phase's devices),
+-- time = now, counting every answer that is not 200.
 local token = os.getenv("BENCH_TOKEN")
 local devices = tonumber(os.getenv("BENCH_STATE_DEVICES") or "10000")
+local prefix = os.getenv("BENCH_STATE_PREFIX")
 
 local threads = {}
 
@@ -15,7 +17,12 @@ function init(args)
 end
 
 function request()
-  local path = string.format("/devices/dev_%024x/state", math.random(1, devices))
+  local path
+  if prefix and prefix ~= "" then
+    path = string.format("/devices/dev_%s%016x/state", prefix, math.random(1, devices))
+  else
+    path = string.format("/devices/dev_%024x/state", math.random(1, devices))
+  end
   local body = string.format(
     '{"time":"%s","state_of_charge_percent":%d,"target_state_of_charge_percent":80,"battery_power_kw":-2.5,"energy_remaining_kwh":7.1,"backup_reserve_percent":20,"energy_flow_direction":"EXPORT"}',
     os.date("!%Y-%m-%dT%H:%M:%SZ"), math.random(0, 100))

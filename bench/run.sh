@@ -50,7 +50,9 @@ trap cleanup EXIT
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Commit timestamps: the webhook run measures delivery lag from each event's commit.
-connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on track_commit_timestamp=on)
+# PG_SETTINGS: more postgres -c settings, e.g. PG_SETTINGS="shared_buffers=2GB" (the default is PostgreSQL's 128MB).
+# shellcheck disable=SC2086
+connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on track_commit_timestamp=on ${PG_SETTINGS:-})
 psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1)
 echo "== building (Release)" >&2
 dotnet publish src/Flatpeak.Devices.Api -c Release -o "$work/app" --nologo -v quiet >&2
@@ -103,7 +105,7 @@ measure() {
     "postgres_cpu_us=$(awk -v d=$((p1 - p0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')"
 }
 
-echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), synchronous_commit=on" >&2
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), synchronous_commit=on, shared_buffers=$("${psql_cmd[@]}" -c 'SHOW shared_buffers')" >&2
 echo "== warm-up ${WARMUP}s (tiered JIT)" >&2
 wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "$url/devices" >/dev/null
 
@@ -197,9 +199,11 @@ fi
 seeded_post="" seeded_get="" seeded_location="" location_bytes=0 devices_now=0
 if has seed && [ "$SEED_DEVICES" -gt 0 ]; then
 echo "== seeding $SEED_DEVICES devices, each with its event" >&2
+# Seeded ids: dev_ + this prefix (a day ago, in 8 hex digits) + the number in 16 (the states phase submits to them).
+export BENCH_SEED_PREFIX=$(printf '%08x' $(( $(date +%s) - 86400 )))
 "${psql_cmd[@]}" <<SQL
 INSERT INTO devices (account_id, live_mode, id, reference_id, type, locations, time_created)
-SELECT '$account_id', false, 'dev_' || to_hex(extract(epoch FROM now())::int - 86400) || lpad(to_hex(i), 16, '0'),
+SELECT '$account_id', false, 'dev_$BENCH_SEED_PREFIX' || lpad(to_hex(i), 16, '0'),
        'SEED-' || i, 'OTHER', ARRAY['$BENCH_LOCATION'], now() - interval '1 day'
 FROM generate_series(1, $SEED_DEVICES) AS i;
 -- From the devices just stored (each statement has its own now()): the location index and a device.create event each.
@@ -256,6 +260,7 @@ fi
 # POST /devices right after for the ratio, the bytes a stored record takes (table and indexes), then a device with
 # 100,000 records (a year of 5-minute reports) and GET /devices/{id}/states?limit=100 at 8 connections.
 state_put="" state_post="" state_get="" state_bytes="" state_rows=0
+declare -A state_small state_large
 if has states; then
   export BENCH_STATE_DEVICES=${BENCH_STATE_DEVICES:-10000}
   "${psql_cmd[@]}" <<SQL
@@ -285,6 +290,25 @@ SQL
   history_path="/devices/dev_$(printf '%024x' 1)/states?limit=100"
   state_get=$(BENCH_GET_PATH="$history_path" measure 8 bench/get-devices.lua "$history_path")
   echo "$state_get" >&2
+  # At scale: with the seed's devices stored, one day of 5-minute records for 1,000 of them, then PUT to random ones of
+  # the seed's devices and to the small set in turn, STATE_ROUNDS times: the two should be within 10 %.
+  if has seed && [ "$SEED_DEVICES" -gt 0 ]; then
+    echo "== one day of 5-minute states for 1,000 of the $SEED_DEVICES seeded devices" >&2
+    "${psql_cmd[@]}" <<SQL
+INSERT INTO device_states (account_id, live_mode, device_id, time, id, state_of_charge_percent, target_state_of_charge_percent, time_created)
+SELECT '$account_id', false, 'dev_$BENCH_SEED_PREFIX' || lpad(to_hex(d * ($SEED_DEVICES / 1000)), 16, '0'), t,
+       'dsr_' || lpad(to_hex(extract(epoch FROM t)::bigint), 8, '0') || lpad(to_hex(d * 1000 + n), 16, '0'), 50, 80, t
+FROM generate_series(1, 1000) AS d, generate_series(1, 288) AS n, LATERAL (SELECT now() - n * interval '5 minutes' AS t) x;
+VACUUM ANALYZE device_states;
+SQL
+    for round in $(seq 1 "${STATE_ROUNDS:-2}"); do
+      echo "== round $round: PUT /devices/{id}/state at 32 connections, ${DURATION}s: $BENCH_STATE_DEVICES devices, then $SEED_DEVICES" >&2
+      state_small[$round]=$(measure 32 bench/put-state.lua "")
+      echo "${state_small[$round]}" >&2
+      state_large[$round]=$(BENCH_STATE_DEVICES=$SEED_DEVICES BENCH_STATE_PREFIX=$BENCH_SEED_PREFIX measure 32 bench/put-state.lua "")
+      echo "${state_large[$round]}" >&2
+    done
+  fi
 fi
 
 peak_rss_mb=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$service_pid/status")
@@ -331,4 +355,9 @@ if has states; then
   row "POST /devices c=32 (right after)" "$state_post"
   row "GET .../states?limit=100 c=8" "$state_get"
   echo "device state: $state_rows records stored by the PUT run, $state_bytes bytes each (table and indexes, all partitions); PUT ÷ POST = $(awk -v a="$(get "$state_put" rps)" -v b="$(get "$state_post" rps)" 'BEGIN {printf "%.2f", a / b}')"
+  for round in $(seq 1 "${#state_small[@]}"); do
+    row "round $round PUT, $BENCH_STATE_DEVICES devices" "${state_small[$round]}"
+    row "round $round PUT, $SEED_DEVICES devices" "${state_large[$round]}"
+    echo "round $round: PUT with $SEED_DEVICES devices ÷ with $BENCH_STATE_DEVICES = $(awk -v a="$(get "${state_large[$round]}" rps)" -v b="$(get "${state_small[$round]}" rps)" 'BEGIN {printf "%.2f", a / b}')"
+  done
 fi

@@ -79,7 +79,10 @@ public static class DeviceStateEndpoints
             TimeCreated = time.GetUtcNow().TruncateToSeconds(),
         };
         var hash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, ApiJsonContext.Default.SubmitDeviceStateRequest));
-        var outcome = await states.WriteAsync(new DeviceStateSubmission(state, hash), cancellationToken);
+        var answer = new DeviceStateSubmitted(state.Id, DeviceStateResponse.ObjectName, id, caller.AccountId, caller.LiveMode, state.TimeCreated);
+        var outcome = await states.WriteAsync(
+            new DeviceStateSubmission(state, hash, JsonSerializer.Serialize(answer, ApiJsonContext.Default.DeviceStateSubmitted), http.Features.Get<IdempotencyClaim>()?.Key),
+            cancellationToken);
         if (outcome.Result == DeviceStateOutcome.Raced)
         {
             outcome = await ReferencedAsync(db, state, hash, cancellationToken);
@@ -87,8 +90,9 @@ public static class DeviceStateEndpoints
 
         return outcome.Result switch
         {
-            DeviceStateOutcome.Created or DeviceStateOutcome.Replayed =>
-                TypedResults.Ok(new DeviceStateSubmitted(outcome.Id!, DeviceStateResponse.ObjectName, id, caller.AccountId, caller.LiveMode, outcome.TimeCreated!.Value)),
+            DeviceStateOutcome.Created => Stored(http, answer),
+            // Nothing new was stored: the filter stores this answer as the key's replay, after.
+            DeviceStateOutcome.Replayed => TypedResults.Ok(answer with { Id = outcome.Id!, TimeCreated = outcome.TimeCreated!.Value }),
             DeviceStateOutcome.Reused => ApiErrors.Json(http, StatusCodes.Status422UnprocessableEntity, "record_reference_id_reused",
                 $"The record_reference_id '{request.RecordReferenceId}' was sent before with other values; send a new one for a new record.", "record_reference_id"),
             DeviceStateOutcome.DeviceNotFound => ApiErrors.NotFound(http, "device", id),
@@ -98,11 +102,20 @@ public static class DeviceStateEndpoints
         };
     }
 
+    private static Ok<DeviceStateSubmitted> Stored(HttpContext http, DeviceStateSubmitted answer)
+    {
+        IdempotencyClaim.Committed(http);
+        return TypedResults.Ok(answer);
+    }
+
     public static async Task<Results<Ok<DeviceStateResponse>, NotFound<ApiError>>> Get(
-        string id, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, HttpContext http, CancellationToken cancellationToken)
+        string id, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, TimeProvider time, HttpContext http,
+        CancellationToken cancellationToken)
     {
         var newest = await reads.PageAsync(
-            new DeviceStatePageQuery(caller.AccountId, caller.LiveMode, id, partitions.Horizon, To: null, CursorId: null, Newer: false, Limit: 1), cancellationToken);
+            new DeviceStatePageQuery(
+                caller.AccountId, caller.LiveMode, id, partitions.Horizon, DeviceStateReads.NewestPossible(time.GetUtcNow()), CursorId: null, Newer: false, Limit: 1),
+            cancellationToken);
         if (!newest.DeviceFound)
         {
             return ApiErrors.NotFound(http, "device", id);
@@ -119,8 +132,8 @@ public static class DeviceStateEndpoints
     /// partition is dropped.
     /// </summary>
     public static async Task<Results<Ok<ListResponse<DeviceStateResponse>>, BadRequest<ApiError>, NotFound<ApiError>>> List(
-        string id, [AsParameters] DeviceStateListQuery query, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, HttpContext http,
-        CancellationToken cancellationToken)
+        string id, [AsParameters] DeviceStateListQuery query, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, TimeProvider time,
+        HttpContext http, CancellationToken cancellationToken)
     {
         var from = partitions.Horizon;
         if (query.TimeFrom is not null && UtcTimestampConverter.TryParse(query.TimeFrom, out var timeFrom) && timeFrom > from)
@@ -128,7 +141,12 @@ public static class DeviceStateEndpoints
             from = timeFrom;
         }
 
-        DateTimeOffset? to = query.TimeTo is not null && UtcTimestampConverter.TryParse(query.TimeTo, out var timeTo) ? timeTo : null;
+        var to = DeviceStateReads.NewestPossible(time.GetUtcNow());
+        if (query.TimeTo is not null && UtcTimestampConverter.TryParse(query.TimeTo, out var timeTo) && timeTo < to)
+        {
+            to = timeTo;
+        }
+
         var cursorId = query.StartingAfter ?? query.EndingBefore;
         var page = await reads.PageAsync(
             new DeviceStatePageQuery(caller.AccountId, caller.LiveMode, id, from, to, cursorId, Newer: query.EndingBefore is not null, Paging.LimitOf(query)),

@@ -5,8 +5,11 @@ using static Flatpeak.Devices.Api.Data.Batching.BatchParameters;
 
 namespace Flatpeak.Devices.Api.DeviceStates;
 
-/// <summary>A state record to store, and the hash of its fields (a replayed <c>record_reference_id</c> must carry the same).</summary>
-public sealed record DeviceStateSubmission(DeviceState State, byte[] RequestHash);
+/// <summary>
+/// A state record to store; the hash of its fields (a replayed <c>record_reference_id</c> must carry the same); and its
+/// answer if stored, which the request's Idempotency-Key (if any) replays from the same commit.
+/// </summary>
+public sealed record DeviceStateSubmission(DeviceState State, byte[] RequestHash, string ResponseJson, string? IdempotencyKey);
 
 /// <summary>What became of a submission.</summary>
 /// <param name="Result">One of the <c>DeviceStateOutcome.*</c> names.</param>
@@ -28,7 +31,8 @@ public sealed record DeviceStateOutcome(string Result, string? Id, DateTimeOffse
 /// device (of its own account and mode, <c>FOR KEY SHARE</c> against a delete) and checks its <c>location_id</c>,
 /// finds a <c>record_reference_id</c> used before, claims the new ones (<c>ON CONFLICT DO NOTHING</c>: of two
 /// submissions with one reference, in one batch or two, one wins), stores the records, and moves each device's
-/// <c>last_seen</c> forward, at most once a minute. It returns one outcome per submission. No events: telemetry is not a
+/// <c>last_seen</c> forward, at most once a minute, and stores each new record's answer as its Idempotency-Key's replay.
+/// It returns one outcome per submission. No events: telemetry is not a
 /// change of the device. Rows two statements may both write are taken in key order (references inserted, devices locked
 /// for <c>last_seen</c>), so two batches never wait on each other in a cycle.
 /// </summary>
@@ -43,13 +47,13 @@ public sealed class DeviceStateWrites : IBatchedWrite<DeviceStateSubmission, Dev
                 @state_of_charge_percent::double precision[], @target_state_of_charge_percent::double precision[],
                 @battery_power_kw::double precision[], @energy_remaining_kwh::double precision[], @backup_reserve_percent::double precision[],
                 @energy_flow_direction::text[], @record_reference_id::text[], @location_id::text[], @time_created::timestamptz[],
-                @request_hash::bytea[])
+                @request_hash::bytea[], @response::text[], @idempotency_key::text[])
             WITH ORDINALITY AS s(
                 account_id, live_mode, device_id, time, id,
                 state_of_charge_percent, target_state_of_charge_percent,
                 battery_power_kw, energy_remaining_kwh, backup_reserve_percent,
                 energy_flow_direction, record_reference_id, location_id, time_created,
-                request_hash, request)
+                request_hash, response, idempotency_key, request)
         ), device AS (
             SELECT s.request, (s.location_id IS NULL OR s.location_id = ANY (d.locations)) AS located
             FROM submitted s
@@ -98,6 +102,11 @@ public sealed class DeviceStateWrites : IBatchedWrite<DeviceStateSubmission, Dev
             UPDATE devices d SET last_seen = due.seen
             FROM due
             WHERE d.account_id = due.account_id AND d.live_mode = due.live_mode AND d.id = due.id
+        ), replay AS (
+            UPDATE idempotency_keys k
+            SET response_status = 200, response_body = s.response, response_location = NULL
+            FROM stored st JOIN submitted s ON s.id = st.id
+            WHERE k.account_id = s.account_id AND k.live_mode = s.live_mode AND k.key = s.idempotency_key
         )
         SELECT s.request,
                CASE WHEN d.request IS NULL THEN 'device_not_found'
@@ -142,6 +151,8 @@ public sealed class DeviceStateWrites : IBatchedWrite<DeviceStateSubmission, Dev
                 Column("location_id", NpgsqlDbType.Text, states, s => s.LocationId),
                 Column("time_created", NpgsqlDbType.TimestampTz, states, s => s.TimeCreated),
                 Column("request_hash", NpgsqlDbType.Bytea, items, i => i.RequestHash),
+                Column("response", NpgsqlDbType.Text, items, i => i.ResponseJson),
+                Column("idempotency_key", NpgsqlDbType.Text, items, i => i.IdempotencyKey),
             });
         var outcomes = new DeviceStateOutcome[items.Count];
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -2,11 +2,14 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.DeviceStates;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Flatpeak.Devices.Tests.DeviceStates;
 
@@ -200,20 +203,26 @@ public sealed class DeviceStateTests(ApiFixture api, ITestOutputHelper output) :
         }
 
         var expected = times.OrderDescending().Select(t => ids[t]).ToList();
-        var seen = new List<string>();
-        string? after = null;
-        do
+        // Each page size: a page read from the recent month first, then from older ones, has has_more right either way.
+        foreach (var limit in new[] { 1, 2, 3, 5, 6, 100 })
         {
-            var page = await ReadJsonAsync(await client.GetAsync($"/devices/{device}/states?limit=2{(after is null ? "" : "&starting_after=" + after)}"));
-            Assert.Equal("list", page.GetProperty("object").GetString());
-            Assert.Equal($"/devices/{device}/states", page.GetProperty("url").GetString());
-            var data = page.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToList();
-            seen.AddRange(data);
-            after = page.GetProperty("has_more").GetBoolean() ? data[^1] : null;
-        }
-        while (after is not null);
+            var seen = new List<string>();
+            string? after = null;
+            do
+            {
+                var page = await ReadJsonAsync(await client.GetAsync($"/devices/{device}/states?limit={limit}{(after is null ? "" : "&starting_after=" + after)}"));
+                Assert.Equal("list", page.GetProperty("object").GetString());
+                Assert.Equal($"/devices/{device}/states", page.GetProperty("url").GetString());
+                var data = page.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToList();
+                seen.AddRange(data);
+                Assert.Equal(seen.Count < expected.Count, page.GetProperty("has_more").GetBoolean());
+                after = page.GetProperty("has_more").GetBoolean() ? data[^1] : null;
+            }
+            while (after is not null);
 
-        Assert.Equal(expected, seen);
+            Assert.Equal(expected, seen);
+        }
+
         var newer = await ReadJsonAsync(await client.GetAsync($"/devices/{device}/states?limit=2&ending_before={expected[3]}"));
         Assert.Equal(expected[1..3], newer.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("id").GetString()!));
         Assert.True(newer.GetProperty("has_more").GetBoolean());
@@ -267,6 +276,40 @@ public sealed class DeviceStateTests(ApiFixture api, ITestOutputHelper output) :
         // An older submission arriving later never moves last_seen backwards.
         Assert.Equal(HttpStatusCode.OK, (await PutAsync(client, one, Body(start.AddDays(-1), 5))).StatusCode);
         Assert.True((await ReadJsonAsync(await client.GetAsync($"/devices/{one}"))).GetProperty("last_seen").GetDateTimeOffset() >= lastSeen);
+    }
+
+    [Fact]
+    public async Task The_statement_stores_a_new_record_s_answer_as_its_Idempotency_Key_s_replay_in_its_own_commit()
+    {
+        var (account, client) = await SignInAsync();
+        var device = await DeviceAsync(client, await CreateLocationAsync(client));
+        var connection = Api.Postgres.ConnectionString;
+        // The claim the Idempotency-Key filter makes; then the statement alone, with no filter after it to store anything.
+        await Sql.ExecuteAsync(connection, $"""
+            INSERT INTO idempotency_keys (account_id, live_mode, key, request_hash, time_created, locked_at, claim_token)
+            VALUES ('{account.AccountId}', false, 'in-the-statement', '\x00', now(), now(), gen_random_uuid())
+            """);
+        var now = DateTimeOffset.UtcNow;
+        var state = new DeviceState
+        {
+            AccountId = account.AccountId,
+            LiveMode = false,
+            DeviceId = device,
+            Time = now,
+            Id = ObjectIds.New(ObjectIds.DeviceState, now),
+            StateOfChargePercent = 50,
+            TargetStateOfChargePercent = 80,
+            TimeCreated = now,
+        };
+        var answer = $$"""{"id":"{{state.Id}}"}""";
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        await using var open = await dataSource.OpenConnectionAsync();
+
+        var outcomes = await new DeviceStateWrites().WriteAsync(open, [new DeviceStateSubmission(state, [1], answer, "in-the-statement")], CancellationToken.None);
+
+        Assert.Equal(DeviceStateOutcome.Created, Assert.Single(outcomes).Result);
+        Assert.Equal([$"200 {answer}"], await Sql.TextsAsync(connection,
+            $"SELECT response_status || ' ' || response_body FROM idempotency_keys WHERE account_id = '{account.AccountId}' AND key = 'in-the-statement'"));
     }
 
     [Fact]

@@ -346,6 +346,47 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
         }
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("state-lost-ack")]
+    public async Task A_state_submission_whose_batch_statement_acknowledgement_is_lost_answers_200_and_stores_one_record_its_key_replays(string? key)
+    {
+        await using var proxied = await ProxiedAsync();
+        var (proxy, client) = (proxied.Proxy, proxied.Client);
+        var device = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(await CreateLocationAsync(client)))).GetProperty("id").GetString()!;
+        var path = $"/devices/{device}/state";
+        // No record_reference_id: only the Idempotency-Key can tell a retry from a new record.
+        var body = $$"""{"time":"{{DateTimeOffset.UtcNow.AddMinutes(-1).UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}}","state_of_charge_percent":50,"target_state_of_charge_percent":80}""";
+
+        proxy.CutAnswerTo("WITH submitted");
+        using var stored = key is null
+            ? await client.PutAsync(path, new StringContent(body, Encoding.UTF8, "application/json"))
+            : await SendAsync(client, path, body, key, HttpMethod.Put);
+
+        // The statement committed and its answer was lost: the batcher finds the record and answers for it; the key's
+        // replay was stored by the same statement.
+        Assert.Equal(1, proxy.Cuts);
+        Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        var id = (await ReadJsonAsync(stored)).GetProperty("id").GetString()!;
+        await using (var scope = proxied.Service.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+            Assert.Equal([id], await db.DeviceStates.Where(s => s.AccountId == proxied.AccountId).Select(s => s.Id).ToListAsync());
+        }
+
+        if (key is not null)
+        {
+            using var replay = await SendAsync(client, path, body, key, HttpMethod.Put);
+            Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+            Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+            var replayed = await ReadJsonAsync(replay);
+            Assert.Equal(id, replayed.GetProperty("id").GetString());
+            Assert.Equal(device, replayed.GetProperty("device_id").GetString());
+            await using var scope = proxied.Service.Services.CreateAsyncScope();
+            Assert.Equal(1, await scope.ServiceProvider.GetRequiredService<DevicesDbContext>().DeviceStates.CountAsync(s => s.AccountId == proxied.AccountId));
+        }
+    }
+
     [Fact]
     public async Task A_keyed_create_whose_claim_acknowledgement_is_lost_creates_once_and_its_retry_never_finds_the_key_held()
     {
@@ -390,9 +431,9 @@ public sealed class IdempotencyTests(ApiFixture api, ITestOutputHelper output) :
         }
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string body, string key)
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string body, string key, HttpMethod? method = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(method ?? HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
         return await client.SendAsync(request);
     }
