@@ -60,10 +60,17 @@ public static class DataExtensions
                 (CoreEventId.SaveChangesFailed, LogLevel.Debug),
                 (CoreEventId.ExecutionStrategyRetrying, LogLevel.Debug)));
 
+    /// <summary>The service's sessions' <c>idle_in_transaction_session_timeout</c>, unless the connection string sets Options.</summary>
+    public const string IdleInTransactionTimeout = "30s";
+
+    /// <summary>The service's sessions' <c>statement_timeout</c>: a backstop for the 10 s command timeout, which cancels from the client.</summary>
+    public const string StatementTimeout = "1min";
+
     /// <summary>
     /// Unless the connection string says otherwise: wait at most 3 s for a connection (opening one, or a free one
     /// from the pool) and 10 s for a command, so that with the database gone a request fails fast with 503
-    /// instead of hanging; and prepare the statements used most.
+    /// instead of hanging; end a session idle in a transaction or a statement running too long; and prepare the
+    /// statements used most.
     /// </summary>
     internal static string WithServiceDefaults(string connectionString)
     {
@@ -77,6 +84,13 @@ public static class DataExtensions
         if (!given.ContainsKey("Command Timeout") && !given.ContainsKey("CommandTimeout"))
         {
             builder.CommandTimeout = 10;
+        }
+
+        // A session the service leaves idle in a transaction, or a statement its cancel never reached (the process
+        // gone), would hold back the event feed of every tenant (Events/FeedHorizon.cs): PostgreSQL ends either.
+        if (!given.ContainsKey("Options"))
+        {
+            builder.Options = $"-c idle_in_transaction_session_timeout={IdleInTransactionTimeout} -c statement_timeout={StatementTimeout}";
         }
 
         // Prepare the statements each connection sends most: PostgreSQL then skips parsing and planning them.

@@ -10,7 +10,9 @@ namespace Flatpeak.Devices.Api.Events;
 public static class EventEndpoints
 {
     public static IServiceCollection AddEvents(this IServiceCollection services) =>
-        services.AddSingleton<IValidator<EventListQuery>, EventListQueryValidator>();
+        services.AddSingleton<IValidator<EventListQuery>, EventListQueryValidator>()
+            .AddSingleton<FeedHorizon>()
+            .AddHostedService(provider => provider.GetRequiredService<FeedHorizon>());
 
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder routes)
     {

@@ -53,6 +53,7 @@ public static class Telemetry
                 .AddRuntimeInstrumentation()
                 .AddMeter(Webhooks.WebhookMetrics.MeterName)
                 .AddMeter(Data.Batching.WriteMetrics.MeterName)
+                .AddMeter(Events.FeedHorizon.MeterName)
                 .AddMeter("Npgsql")
                 .AddOtlpExporter((exporter, reader) =>
                 {
