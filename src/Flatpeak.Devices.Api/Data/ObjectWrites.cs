@@ -119,6 +119,7 @@ public static class ObjectWrites
         }
 
         IdempotencyClaim.Committed(http);
+        EventsCommitted(http);
         return TypedResults.Created(path, response);
     }
 
@@ -135,7 +136,7 @@ public static class ObjectWrites
         var now = TimeOf(http);
         var eventId = ObjectIds.New(ObjectIds.Event, now);
         ApiEvent? change = null;
-        return await db.WriteOnceAsync<Results<Ok<TResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(
+        var result = await db.WriteOnceAsync<Results<Ok<TResponse>, BadRequest<ApiError>, NotFound<ApiError>>>(
             ct => StoredAsync(db, change, ct),
             async ct =>
             {
@@ -177,6 +178,12 @@ public static class ObjectWrites
             },
             inTransaction: true,
             cancellationToken);
+        if (change is not null)
+        {
+            EventsCommitted(http);
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -191,7 +198,7 @@ public static class ObjectWrites
         var now = TimeOf(http);
         var eventId = ObjectIds.New(ObjectIds.Event, now);
         ApiEvent? change = null;
-        return await db.WriteOnceAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>>(
+        var result = await db.WriteOnceAsync<Results<Accepted<DeletedResponse>, NotFound<ApiError>, Conflict<ApiError>>>(
             ct => StoredAsync(db, change, ct),
             async ct =>
             {
@@ -215,7 +222,15 @@ public static class ObjectWrites
             },
             inTransaction: true,
             cancellationToken);
+        if (change is not null)
+        {
+            EventsCommitted(http);
+        }
+
+        return result;
     }
+
+    private static void EventsCommitted(HttpContext http) => http.RequestServices.GetRequiredService<FeedSignal>().Committed();
 
     /// <summary>
     /// Runs a write once, even when a transient fault hides whether it committed: EF's retrying strategy tries again,

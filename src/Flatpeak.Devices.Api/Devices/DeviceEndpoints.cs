@@ -70,8 +70,8 @@ public static class DeviceEndpoints
     /// answer, event and Idempotency-Key replay are its own, and it is answered once the statement has committed.
     /// </summary>
     public static async Task<Results<Created<DeviceResponse>, BadRequest<ApiError>>> Create(
-        CreateDeviceRequest request, Caller caller, WriteBatcher<DeviceCreate, DeviceCreateOutcome> creates, TimeProvider time, HttpContext http,
-        CancellationToken cancellationToken)
+        CreateDeviceRequest request, Caller caller, WriteBatcher<DeviceCreate, DeviceCreateOutcome> creates, FeedSignal feed, TimeProvider time,
+        HttpContext http, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().TruncateToSeconds();
         var device = new Device
@@ -95,6 +95,7 @@ public static class DeviceEndpoints
         }
 
         IdempotencyClaim.Committed(http);
+        feed.Committed();
         return TypedResults.Created(path, response);
     }
 

@@ -12,6 +12,8 @@ public static class EventEndpoints
     public static IServiceCollection AddEvents(this IServiceCollection services) =>
         services.AddSingleton<IValidator<EventListQuery>, EventListQueryValidator>()
             .AddSingleton<FeedHorizon>()
+            .AddSingleton<FeedSignal>()
+            .AddHostedService(provider => provider.GetRequiredService<FeedSignal>())
             .AddHostedService(provider => provider.GetRequiredService<FeedHorizon>());
 
     public static IEndpointRouteBuilder MapEvents(this IEndpointRouteBuilder routes)

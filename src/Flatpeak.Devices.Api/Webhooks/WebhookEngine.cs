@@ -38,11 +38,12 @@ public sealed class WebhookWakeUp : IDisposable
 /// concurrency (in total and per endpoint), so a slow or dead receiver delays neither requests nor other receivers.
 /// </summary>
 public sealed partial class WebhookEngine(
-    IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp, WebhookMetrics metrics,
+    IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp, FeedSignal feed, WebhookMetrics metrics,
     IOptions<WebhookOptions> options, TimeProvider time, ILogger<WebhookEngine> logger) : BackgroundService
 {
     private const int DispatchBatch = 1000;
     private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan FollowUp = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan FailedRoundPause = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
@@ -55,33 +56,55 @@ public sealed partial class WebhookEngine(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(DispatchLoopAsync(stoppingToken), SendLoopAsync(stoppingToken), RecordLoopAsync(stoppingToken));
 
+    /// <summary>
+    /// Reads the feed into deliveries when events are committed (<see cref="FeedSignal"/>: here, or in another instance)
+    /// and otherwise every <see cref="WebhookOptions.PollSeconds"/>. Woken, it waits <see cref="Coalesce"/> (a burst of
+    /// commits makes one round), reads, and reads once more <see cref="FollowUp"/> later: events committed while an
+    /// older transaction still ran are held back until it ends (<see cref="EventFeed"/>), and that end wakes no one.
+    /// </summary>
     private async Task DispatchLoopAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.PollSeconds), time);
-        do
+        var poll = TimeSpan.FromSeconds(_options.PollSeconds);
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                int read, total = 0;
-                do
+                await DispatchRoundAsync(stoppingToken);
+                if (await feed.WaitAsync(poll, stoppingToken))
                 {
-                    read = await DispatchAsync(stoppingToken);
-                    total += read;
+                    await Task.Delay(Coalesce, time, stoppingToken);
+                    await DispatchRoundAsync(stoppingToken);
+                    await Task.Delay(FollowUp, time, stoppingToken);
                 }
-                while (read == DispatchBatch);
-
-                if (total > 0)
-                {
-                    wakeUp.Now();
-                }
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                RoundFailed(logger, e);
-                await BackOffAsync(stoppingToken);
             }
         }
-        while (await Tick(timer, stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task DispatchRoundAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            int read, total = 0;
+            do
+            {
+                read = await DispatchAsync(stoppingToken);
+                total += read;
+            }
+            while (read == DispatchBatch);
+
+            if (total > 0)
+            {
+                wakeUp.Now();
+            }
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            RoundFailed(logger, e);
+            await BackOffAsync(stoppingToken);
+        }
     }
 
     private async Task SendLoopAsync(CancellationToken stoppingToken)
@@ -153,18 +176,6 @@ public sealed partial class WebhookEngine(
         catch (OperationCanceledException)
         {
             // Stopping.
-        }
-    }
-
-    private static async Task<bool> Tick(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 

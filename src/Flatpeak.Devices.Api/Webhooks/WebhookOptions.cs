@@ -28,9 +28,12 @@ public sealed class WebhookOptions
     [Range(1, 10_000)]
     public int MaxConcurrentAttemptsPerEndpoint { get; set; } = 16;
 
-    /// <summary>How often the feed and the queue are read when nothing wakes them sooner.</summary>
+    /// <summary>
+    /// How often the feed and the queue are read when nothing wakes them sooner: committed events wake every instance
+    /// at once (Events/FeedSignal.cs), so this is the safety net, and the most a retry waits past its time.
+    /// </summary>
     [Range(0.01, 3_600)]
-    public double PollSeconds { get; set; } = 0.2;
+    public double PollSeconds { get; set; } = 5;
 
     /// <summary>The signing keys: every one is published in <c>GET /jwks.json</c>; <see cref="ActiveSigningKey"/> signs.</summary>
     public List<SigningKeyOptions> SigningKeys { get; set; } = [];
