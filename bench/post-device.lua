@@ -25,6 +25,12 @@ wrk.body = [[{
   }
 }]]
 
+-- BENCH_DELAY_MS: each connection waits this long after an answer before its next request (a paced load).
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
+
 local threads = {}
 
 function setup(thread)

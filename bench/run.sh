@@ -18,7 +18,7 @@ PGBENCH_SECONDS=${PGBENCH_SECONDS:-15}
 WEBHOOK_CONNECTIONS=${WEBHOOK_CONNECTIONS:-"8 32"}
 SEED_DEVICES=${SEED_DEVICES:-1000000}
 # The parts to run (all by default); e.g. PHASES="pgbench batching" for the batching comparison alone.
-PHASES=${PHASES:-"main floor webhooks pgbench seed batching states"}
+PHASES=${PHASES:-"idle main floor webhooks delivery pgbench seed batching states"}
 BATCHING_CONNECTIONS=${BATCHING_CONNECTIONS:-"1 8 32 64"}
 BATCHING_ROUNDS=${BATCHING_ROUNDS:-2}
 has() { [[ " $PHASES " == *" $1 "* ]]; }
@@ -109,6 +109,29 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(un
 echo "== warm-up ${WARMUP}s (tiered JIT)" >&2
 wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "$url/devices" >/dev/null
 
+# Idle: the CPU an instance and PostgreSQL spend in 30 s with no requests, warmed up and 10 s after its last request:
+# the service as configured (the feed and the queue woken by commits, polled every 5 s), then a second instance on the
+# same database polling every 0.2 s as before, the first idle beside it.
+idle_line=""
+if has idle; then
+  sleep 10
+  idle_ticks() { local s0 p0; s0=$(service_ticks); p0=$(postgres_ticks); sleep 30; echo "$(( $(service_ticks) - s0 )) $(( $(postgres_ticks) - p0 ))"; }
+  read -r idle_service idle_pg <<<"$(idle_ticks)"
+  polling_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  (cd "$work/app" && set -a && . ./service.env && set +a && Webhooks__PollSeconds=0.2 exec dotnet Flatpeak.Devices.Api.dll --urls "http://127.0.0.1:$polling_port") >"$work/polling.log" 2>&1 &
+  unbatched_pid=$!
+  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$polling_port/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
+  wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "http://127.0.0.1:$polling_port/devices" >/dev/null
+  sleep 10
+  read -r polled_service polled_pg <<<"$(measured_pid=$unbatched_pid idle_ticks)"
+  kill "$unbatched_pid" 2>/dev/null || true; wait "$unbatched_pid" 2>/dev/null || true; unbatched_pid=""
+  # The second instance was measured with the first one idle beside it: PostgreSQL's ticks are both instances'.
+  idle_line=$(awk -v a="$idle_service" -v b="$idle_pg" -v c="$polled_service" -v d="$polled_pg" -v t="$clk_tck" \
+    'BEGIN {printf "idle 30 s: service %d ticks (%.2f %% of a core), PostgreSQL %d ticks; polling every 0.2 s: service %d ticks (%.2f %%), PostgreSQL %d ticks", a, a / t / 30 * 100, b, c, c / t / 30 * 100, d}')
+  echo "$idle_line" >&2
+fi
+
+
 declare -A results
 has main && for c in $CONNECTIONS; do
   echo "== POST /devices, wrk ${c} connections, ${DURATION}s" >&2
@@ -170,6 +193,58 @@ for c in $WEBHOOK_CONNECTIONS; do
 done
 kill "$receiver_pid" 2>/dev/null; receiver_pid=""
 
+fi
+
+# Delivery lag (commit of the event to the first attempt of its delivery) of one endpoint's deliveries of events
+# written since $2: "count p50_ms p99_ms not_succeeded".
+delivery_lag() {
+  local webhook=$1 since=$2
+  for _ in $(seq 1 240); do
+    [ "$("${psql_cmd[@]}" -c "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")" = 0 ] && break
+    sleep 0.5
+  done
+  "${psql_cmd[@]}" -c "
+    SELECT count(*) || ' ' || coalesce(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l) * 1000)::numeric, 1), 0) || ' '
+           || coalesce(round((percentile_cont(0.99) WITHIN GROUP (ORDER BY l) * 1000)::numeric, 1), 0) || ' '
+           || count(*) FILTER (WHERE status <> 'succeeded')
+    FROM (SELECT d.status, extract(epoch FROM d.first_attempt_at - pg_xact_commit_timestamp((e.xact_id % 4294967296)::text::xid)) AS l
+          FROM webhook_deliveries d JOIN events e ON e.account_id = d.account_id AND e.live_mode = d.live_mode AND e.id = d.event_id
+          WHERE d.webhook_id = '$webhook' AND e.written_at >= '$since') t"
+}
+
+# Delivery without load and at half the maximum rate: POST /devices one at a time 20 ms apart (200 of them), then
+# at 8 connections paced (wrk's delay) to about half of what 8 connections reach without an endpoint.
+delivery_quiet="" delivery_paced="" delivery_max="" delivery_paced_lag=""
+if has delivery; then
+  command -v node >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs >/dev/null; }
+  receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  node bench/receiver.js "$receiver_port" &
+  receiver_pid=$!
+  echo "== POST /devices at 8 connections, ${DURATION}s, no endpoint: the maximum" >&2
+  delivery_max=$(measure 8 bench/post-device.lua /devices)
+  echo "$delivery_max" >&2
+  webhook_id=$(curl -fs -X POST "$url/webhooks" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"url\":\"http://127.0.0.1:$receiver_port/hook\",\"enabled_events\":[\"device.create\"]}" | sed -E 's/.*"id":"(whe_[0-9a-f]+)".*/\1/')
+  body=$(printf '{"reference_id":"QUIET","type":"BATTERY_SYSTEM","locations":["%s"]}' "$BENCH_LOCATION")
+  since=$("${psql_cmd[@]}" -c "SELECT now()")
+  echo "== 200 POST /devices one at a time, 20 ms apart, one endpoint" >&2
+  for _ in $(seq 1 200); do
+    curl -fs -o /dev/null -X POST "$url/devices" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' -d "$body"
+    sleep 0.02
+  done
+  delivery_quiet=$(delivery_lag "$webhook_id" "$since")
+  echo "deliveries, lag p50 ms, p99 ms, not succeeded: $delivery_quiet" >&2
+  max_rps=$(echo "$delivery_max" | sed -E 's/.* rps=([^ ]+).*/\1/')
+  max_p50=$(echo "$delivery_max" | sed -E 's/.* p50_ms=([^ ]+).*/\1/')
+  pause_ms=$(awk -v r="$max_rps" -v l="$max_p50" 'BEGIN {d = 8 * 1000 / (r / 2) - l; printf "%d", (d < 1 ? 1 : d)}')
+  since=$("${psql_cmd[@]}" -c "SELECT now()")
+  echo "== POST /devices at 8 connections paced ${pause_ms} ms (about half of ${max_rps}/s), ${DURATION}s, one endpoint" >&2
+  delivery_paced=$(BENCH_DELAY_MS=$pause_ms measure 8 bench/post-device.lua /devices)
+  echo "$delivery_paced" >&2
+  delivery_paced_lag=$(delivery_lag "$webhook_id" "$since")
+  echo "deliveries, lag p50 ms, p99 ms, not succeeded: $delivery_paced_lag" >&2
+  curl -fs -X DELETE "$url/webhooks/$webhook_id" -H "Authorization: Bearer $BENCH_TOKEN" >/dev/null
+  kill "$receiver_pid" 2>/dev/null; receiver_pid=""
 fi
 
 pgbench_best() {
@@ -327,6 +402,7 @@ if has pgbench; then
   echo "design-ceiling.sql with foreign keys from devices and events to accounts = $design_fk tps"
 fi
 echo "$(nproc) cores, wrk + service + PostgreSQL on one machine; service peak RSS = ${peak_rss_mb} MB; ratio = requests/s / ceiling"
+[ -n "$idle_line" ] && echo "$idle_line"
 has main && for c in $CONNECTIONS; do
   row "POST /devices c=$c" "${results[$c]}"
 done
@@ -337,6 +413,14 @@ has webhooks && for c in $WEBHOOK_CONNECTIONS; do
   read -r deliveries lag_p50 lag_p99 undelivered <<<"${lags[$c]}"
   echo "webhook c=$c: rps with ÷ without = $(awk -v a="$(get "${hooked[$c]}" rps)" -v b="$(get "${unhooked[$c]}" rps)" 'BEGIN {printf "%.2f", a / b}'); $deliveries deliveries, lag from commit to first attempt p50 = ${lag_p50} ms, p99 = ${lag_p99} ms, not succeeded = $undelivered"
 done
+if has delivery; then
+  row "POST /devices c=8, no endpoint" "$delivery_max"
+  row "POST /devices c=8 paced, 1 endpoint" "$delivery_paced"
+  read -r n p50 p99 bad <<<"$delivery_quiet"
+  echo "delivery without load: $n deliveries, lag from commit p50 = $p50 ms, p99 = $p99 ms, not succeeded = $bad"
+  read -r n p50 p99 bad <<<"$delivery_paced_lag"
+  echo "delivery at about half the maximum (c=8): $n deliveries, lag p50 = $p50 ms, p99 = $p99 ms, not succeeded = $bad"
+fi
 if [ -n "$seeded_post" ]; then
   row "POST /devices c=32, $devices_now devices" "$seeded_post"
   row "GET /devices?limit=100 c=32" "$seeded_get"
