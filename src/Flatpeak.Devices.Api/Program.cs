@@ -32,7 +32,7 @@ return await ServiceHost.RunAsync(
             .AddLocations()
             .AddDevices()
             .AddDeviceStates(builder.Configuration)
-            .AddEvents()
+            .AddEvents(builder.Configuration)
             .AddWebhooks(builder.Configuration);
     },
     app =>

@@ -24,6 +24,9 @@ public static class DataExtensions
         // One pool of connections, for EF Core and for the batched writes.
         services.AddSingleton(_ => NpgsqlDataSource.Create(WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName) ?? string.Empty)));
         services.AddDbContextPool<DevicesDbContext>((provider, options) => Configure(options, provider.GetRequiredService<NpgsqlDataSource>()));
+        // The monthly partitions of device_states and events, and their retention.
+        services.AddSingleton<Partitions.PartitionMaintenance>();
+        services.AddHostedService(provider => provider.GetRequiredService<Partitions.PartitionMaintenance>());
         return services;
     }
 

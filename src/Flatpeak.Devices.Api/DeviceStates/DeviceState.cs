@@ -2,7 +2,7 @@ namespace Flatpeak.Devices.Api.DeviceStates;
 
 /// <summary>
 /// What a device reported at <see cref="Time"/>. Stored in <c>device_states</c>, partitioned by month of
-/// <see cref="Time"/> (<see cref="DeviceStatePartitions"/>); the key leads with the tenant and the device, then the time,
+/// <see cref="Time"/> (<see cref="Data.Partitions.PartitionMaintenance"/>); the key leads with the tenant and the device, then the time,
 /// so a device's history is one range of the index, newest first.
 /// </summary>
 public sealed class DeviceState

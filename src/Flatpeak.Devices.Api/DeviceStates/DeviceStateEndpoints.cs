@@ -5,6 +5,7 @@ using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Data.Batching;
+using Flatpeak.Devices.Api.Data.Partitions;
 using Flatpeak.Devices.Api.Idempotency;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,8 +22,6 @@ public static class DeviceStateEndpoints
     public static IServiceCollection AddDeviceStates(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<DeviceStateOptions>().Bind(configuration.GetSection(DeviceStateOptions.Section));
-        services.AddSingleton<DeviceStatePartitions>();
-        services.AddHostedService(provider => provider.GetRequiredService<DeviceStatePartitions>());
         return services
             .AddSingleton<IValidator<SubmitDeviceStateRequest>, SubmitDeviceStateRequestValidator>()
             .AddSingleton<IValidator<DeviceStateListQuery>, DeviceStateListQueryValidator>()
@@ -109,12 +108,12 @@ public static class DeviceStateEndpoints
     }
 
     public static async Task<Results<Ok<DeviceStateResponse>, NotFound<ApiError>>> Get(
-        string id, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, TimeProvider time, HttpContext http,
+        string id, Caller caller, DeviceStateReads reads, PartitionMaintenance partitions, TimeProvider time, HttpContext http,
         CancellationToken cancellationToken)
     {
         var newest = await reads.PageAsync(
             new DeviceStatePageQuery(
-                caller.AccountId, caller.LiveMode, id, partitions.Horizon, DeviceStateReads.NewestPossible(time.GetUtcNow()), CursorId: null, Newer: false, Limit: 1),
+                caller.AccountId, caller.LiveMode, id, partitions.DeviceStatesHorizon, DeviceStateReads.NewestPossible(time.GetUtcNow()), CursorId: null, Newer: false, Limit: 1),
             cancellationToken);
         if (!newest.DeviceFound)
         {
@@ -132,10 +131,10 @@ public static class DeviceStateEndpoints
     /// partition is dropped.
     /// </summary>
     public static async Task<Results<Ok<ListResponse<DeviceStateResponse>>, BadRequest<ApiError>, NotFound<ApiError>>> List(
-        string id, [AsParameters] DeviceStateListQuery query, Caller caller, DeviceStateReads reads, DeviceStatePartitions partitions, TimeProvider time,
+        string id, [AsParameters] DeviceStateListQuery query, Caller caller, DeviceStateReads reads, PartitionMaintenance partitions, TimeProvider time,
         HttpContext http, CancellationToken cancellationToken)
     {
-        var from = partitions.Horizon;
+        var from = partitions.DeviceStatesHorizon;
         if (query.TimeFrom is not null && UtcTimestampConverter.TryParse(query.TimeFrom, out var timeFrom) && timeFrom > from)
         {
             from = timeFrom;

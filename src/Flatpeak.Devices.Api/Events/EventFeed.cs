@@ -22,8 +22,12 @@ public static class EventFeed
 
     private const string Settled = "SELECT * FROM events WHERE xact_id < " + SettledBelowSql;
 
-    /// <summary>One page, newest first; null when the cursor is not an event of the caller's account and mode.</summary>
-    public static async Task<Page<ApiEvent>?> PageAsync(DevicesDbContext db, Caller caller, EventListQuery query, CancellationToken cancellationToken)
+    /// <summary>
+    /// One page, newest first, of the events from <paramref name="horizon"/> (the oldest id within the retention) on;
+    /// null when the cursor is not such an event of the caller's account and mode.
+    /// </summary>
+    public static async Task<Page<ApiEvent>?> PageAsync(
+        DevicesDbContext db, Caller caller, EventListQuery query, string horizon, CancellationToken cancellationToken)
     {
         var limit = Paging.LimitOf(query);
         var cursor = query.StartingAfter ?? query.EndingBefore;
@@ -31,7 +35,7 @@ public static class EventFeed
         if (cursor is not null)
         {
             var found = await db.Events
-                .Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode && e.Id == cursor)
+                .Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode && e.Id == cursor && e.Id.CompareTo(horizon) >= 0)
                 .Select(e => (long?)e.TransactionId)
                 .SingleOrDefaultAsync(cancellationToken);
             if (found is null)
@@ -42,7 +46,8 @@ public static class EventFeed
             position = found.Value;
         }
 
-        var events = db.Events.FromSqlRaw(Settled).Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode);
+        var events = db.Events.FromSqlRaw(Settled)
+            .Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode && e.Id.CompareTo(horizon) >= 0);
         if (query.TypeFilter is { } type)
         {
             events = events.Where(e => e.Type == type);

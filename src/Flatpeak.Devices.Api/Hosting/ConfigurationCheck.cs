@@ -30,6 +30,7 @@ public static class ConfigurationCheck
         (DatabaseOptions.Section, typeof(DatabaseOptions)),
         (WritesOptions.Section, typeof(WritesOptions)),
         (DeviceStates.DeviceStateOptions.Section, typeof(DeviceStates.DeviceStateOptions)),
+        (Events.EventOptions.Section, typeof(Events.EventOptions)),
         (RateLimitingOptions.Section, typeof(RateLimitingOptions)),
         (WebhookOptions.Section, typeof(WebhookOptions)),
         (TelemetryOptions.Section, typeof(TelemetryOptions)),

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Flatpeak.Devices.Api.Data;
+using Flatpeak.Devices.Api.Data.Partitions;
 using Flatpeak.Devices.Api.DeviceStates;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
@@ -42,7 +43,7 @@ public sealed class DeviceStateRetentionTests(ApiFixture api, ITestOutputHelper 
         var refused = await PutAsync(client, device, old, "old-again");
         await AssertErrorAsync(refused, HttpStatusCode.BadRequest, "api.device_state_submit", "time_invalid", "time");
 
-        var partitions = service.Services.GetRequiredService<DeviceStatePartitions>();
+        var partitions = service.Services.GetRequiredService<PartitionMaintenance>();
         // A transaction still reading device_states: making and dropping partitions give up after their lock timeout
         // rather than hold up every submission queued behind them, and the next maintenance does the work.
         await using (var reader = new NpgsqlConnection(database))
@@ -51,7 +52,7 @@ public sealed class DeviceStateRetentionTests(ApiFixture api, ITestOutputHelper 
             await using var transaction = await reader.BeginTransactionAsync();
             await using var read = new NpgsqlCommand("SELECT count(*) FROM device_states", reader, transaction);
             await read.ExecuteScalarAsync();
-            Assert.Empty(await partitions.MaintainAsync(CancellationToken.None));
+            Assert.DoesNotContain(await partitions.MaintainAsync(CancellationToken.None), p => p.StartsWith("device_states_", StringComparison.Ordinal));
             Assert.Contains($"device_states_p{old.UtcDateTime:yyyyMM}", await PartitionsAsync(reader));
         }
 
@@ -90,12 +91,4 @@ public sealed class DeviceStateRetentionTests(ApiFixture api, ITestOutputHelper 
     private static async Task<List<string>> ReferencesListedAsync(HttpClient client, string device) =>
         [.. (await ReadJsonAsync(await client.GetAsync($"/devices/{device}/states"))).GetProperty("data").EnumerateArray()
             .Select(s => s.GetProperty("record_reference_id").GetString()!)];
-
-    /// <summary>The system clock, moved by <see cref="Offset"/>.</summary>
-    private sealed class MovableClock : TimeProvider
-    {
-        public TimeSpan Offset { get; set; }
-
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
-    }
 }

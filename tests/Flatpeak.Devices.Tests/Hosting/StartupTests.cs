@@ -19,6 +19,7 @@ public sealed class StartupTests(ApiFixture api, ITestOutputHelper output) : Api
     [InlineData("Login:WindowSeconds", "x", true)]
     [InlineData("Login:MaxFailuresPerAccount", "0", true)]
     [InlineData("Webhooks:PollSeconds", "abc", true)]
+    [InlineData("Events:RetentionDays", "1", true)]
     [InlineData("Webhooks:AllowPrivateNetworks", "yes", true)]
     [InlineData("Webhooks:RetrySchedule:0", "abc", true)]
     [InlineData("OpenTelemetry:ExportIntervalMilliseconds", "abc", true)]
@@ -36,6 +37,27 @@ public sealed class StartupTests(ApiFixture api, ITestOutputHelper output) : Api
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         // The value is repeated, unless the setting is text (which may be a secret).
         Assert.StartsWith($"Configuration error: {key}{(shown ? $" is '{value}'" : ":")}", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_event_retention_the_webhook_retries_would_outlast_stops_the_start()
+    {
+        var (exit, stdout, stderr) = await ServiceProcess.RunCommandAsync(
+            Api.Postgres.ConnectionString,
+            new Dictionary<string, string>
+            {
+                ["Auth__SigningKey"] = ApiFixture.SigningKey,
+                ["Events__RetentionDays"] = "3",
+                ["Webhooks__RetrySchedule__0"] = "00:00:00",
+                ["Webhooks__RetrySchedule__1"] = "2.12:00:00",
+            },
+            "--urls", $"http://127.0.0.1:{TestPostgres.FreePort()}");
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.StartsWith(
+            "Configuration error: Events:RetentionDays must outlast the last webhook retry (Webhooks:RetrySchedule) by a day",
+            Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -56,6 +56,10 @@ public sealed class ObjectIds(TimeProvider time)
         return true;
     }
 
+    /// <summary>The least id of an object created at or after <paramref name="at"/> (its second): ids sort by it.</summary>
+    public static string FirstAt(string prefix, DateTimeOffset at) =>
+        $"{prefix}_{(uint)at.ToUnixTimeSeconds():x8}";
+
     /// <summary>The creation time an id carries, to the second.</summary>
     public static DateTimeOffset TimeOf(string id) =>
         DateTimeOffset.FromUnixTimeSeconds(Convert.ToUInt32(id[^HexLength..^(HexLength - 8)], 16));

@@ -36,7 +36,7 @@ namespace Flatpeak.Devices.Api.Data.Migrations
                 });
 
             // EF Core has no words for a partitioned table: written out, with the columns and keys of the model
-            // (DeviceStateConfiguration). The partitions are made by the service (DeviceStatePartitions).
+            // (DeviceStateConfiguration). The partitions are made by the service (Data/Partitions/PartitionMaintenance).
             migrationBuilder.Sql("""
                 CREATE TABLE device_states (
                     account_id text COLLATE "C" NOT NULL,
