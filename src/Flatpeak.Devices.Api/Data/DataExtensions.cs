@@ -13,6 +13,12 @@ public static class DataExtensions
 {
     public const string ConnectionStringName = "Postgres";
 
+    /// <summary>
+    /// Set when <c>ConnectionStrings:Postgres</c> goes through a pooler in transaction mode (PgBouncer): the session
+    /// work (migrations under their advisory lock, <c>LISTEN</c>) connects here, straight to PostgreSQL.
+    /// </summary>
+    public const string DirectConnectionStringName = "PostgresDirect";
+
     public static IServiceCollection AddDevicesData(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section))
@@ -22,7 +28,7 @@ public static class DataExtensions
         services.AddOptions<WritesOptions>().Bind(configuration.GetSection(WritesOptions.Section));
         services.AddSingleton<WriteMetrics>();
         // One pool of connections, for EF Core and for the batched writes.
-        services.AddSingleton(_ => NpgsqlDataSource.Create(WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName) ?? string.Empty)));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(PooledConnectionString(configuration)));
         services.AddDbContextPool<DevicesDbContext>((provider, options) => Configure(options, provider.GetRequiredService<NpgsqlDataSource>()));
         // The monthly partitions of device_states and events, and their retention.
         services.AddSingleton<Partitions.PartitionMaintenance>();
@@ -75,7 +81,29 @@ public static class DataExtensions
     /// instead of hanging; end a session idle in a transaction or a statement running too long; and prepare the
     /// statements used most.
     /// </summary>
-    internal static string WithServiceDefaults(string connectionString)
+    /// <summary>True when <c>ConnectionStrings:PostgresDirect</c> is set: <c>ConnectionStrings:Postgres</c> is then a transaction pooler.</summary>
+    public static bool BehindPooler(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration.GetConnectionString(DirectConnectionStringName));
+
+    /// <summary>The connection string of the service's pool (requests, batches, background work), with the service's defaults.</summary>
+    public static string PooledConnectionString(IConfiguration configuration) =>
+        WithServiceDefaults(configuration.GetConnectionString(ConnectionStringName) ?? string.Empty, BehindPooler(configuration));
+
+    /// <summary>A connection string straight to PostgreSQL, for session work: <c>PostgresDirect</c>, else <c>Postgres</c>.</summary>
+    public static string DirectConnectionString(IConfiguration configuration) =>
+        WithServiceDefaults(
+            BehindPooler(configuration)
+                ? configuration.GetConnectionString(DirectConnectionStringName)!
+                : configuration.GetConnectionString(ConnectionStringName) ?? string.Empty,
+            behindPooler: false);
+
+    /// <param name="connectionString">As configured.</param>
+    /// <param name="behindPooler">
+    /// Through a pooler in transaction mode, which can hand each transaction a different server session: no statements
+    /// prepared on a session (PgBouncer 1.18 cannot keep them), and no startup options (it refuses them; set the
+    /// session timeouts on the role instead, see README, "Behind PgBouncer").
+    /// </param>
+    internal static string WithServiceDefaults(string connectionString, bool behindPooler = false)
     {
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
@@ -91,7 +119,7 @@ public static class DataExtensions
 
         // A session the service leaves idle in a transaction, or a statement its cancel never reached (the process
         // gone), would hold back the event feed of every tenant (Events/FeedHorizon.cs): PostgreSQL ends either.
-        if (!given.ContainsKey("Options"))
+        if (!given.ContainsKey("Options") && !behindPooler)
         {
             builder.Options = $"-c idle_in_transaction_session_timeout={IdleInTransactionTimeout} -c statement_timeout={StatementTimeout}";
         }
@@ -99,7 +127,7 @@ public static class DataExtensions
         // Prepare the statements each connection sends most: PostgreSQL then skips parsing and planning them.
         if (!given.ContainsKey("Max Auto Prepare"))
         {
-            builder.MaxAutoPrepare = 32;
+            builder.MaxAutoPrepare = behindPooler ? 0 : 32;
         }
 
         // The service sets no session state, so a pooled connection needs no reset (a round trip of
@@ -119,8 +147,12 @@ public static class DataExtensions
     /// </summary>
     public static async Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
-        await using var scope = services.CreateAsyncScope();
-        var database = scope.ServiceProvider.GetRequiredService<DevicesDbContext>().Database;
+        // Straight to PostgreSQL: the advisory lock is held across statements and transactions, by one session.
+        await using var direct = NpgsqlDataSource.Create(DirectConnectionString(services.GetRequiredService<IConfiguration>()));
+        var options = new DbContextOptionsBuilder<DevicesDbContext>();
+        Configure(options, direct);
+        await using var context = new DevicesDbContext(options.Options);
+        var database = context.Database;
         await database.OpenConnectionAsync(cancellationToken);
         try
         {

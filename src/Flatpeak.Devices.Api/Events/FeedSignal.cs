@@ -43,13 +43,13 @@ public sealed partial class FeedSignal(NpgsqlDataSource database, IConfiguration
     }
 
     /// <summary>
-    /// A connection of its own, outside the pool (a pooled one would go back to the pool still listening): the service's
-    /// connection string with pooling off and keepalives on, so that a dead connection is noticed and replaced.
+    /// A connection of its own, outside the pool (a pooled one would go back to the pool still listening), straight to
+    /// PostgreSQL (a transaction pooler would not keep a session listening), with keepalives on, so that a dead
+    /// connection is noticed and replaced.
     /// </summary>
     private NpgsqlConnection ListenerConnection()
     {
-        var builder = new NpgsqlConnectionStringBuilder(DataExtensions.WithServiceDefaults(
-            configuration.GetConnectionString(DataExtensions.ConnectionStringName) ?? string.Empty))
+        var builder = new NpgsqlConnectionStringBuilder(DataExtensions.DirectConnectionString(configuration))
         {
             Pooling = false,
             KeepAlive = 15,
