@@ -75,12 +75,9 @@ public static class DataExtensions
     /// <summary>The service's sessions' <c>statement_timeout</c>: a backstop for the 10 s command timeout, which cancels from the client.</summary>
     public const string StatementTimeout = "1min";
 
-    /// <summary>
-    /// Unless the connection string says otherwise: wait at most 3 s for a connection (opening one, or a free one
-    /// from the pool) and 10 s for a command, so that with the database gone a request fails fast with 503
-    /// instead of hanging; end a session idle in a transaction or a statement running too long; and prepare the
-    /// statements used most.
-    /// </summary>
+    /// <summary>How long migrations may take (their session has no statement timeout).</summary>
+    public static readonly TimeSpan MigrationTimeout = TimeSpan.FromHours(1);
+
     /// <summary>True when <c>ConnectionStrings:PostgresDirect</c> is set: <c>ConnectionStrings:Postgres</c> is then a transaction pooler.</summary>
     public static bool BehindPooler(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration.GetConnectionString(DirectConnectionStringName));
@@ -97,6 +94,12 @@ public static class DataExtensions
                 : configuration.GetConnectionString(ConnectionStringName) ?? string.Empty,
             behindPooler: false);
 
+    /// <summary>
+    /// Unless the connection string says otherwise: wait at most 3 s for a connection (opening one, or a free one
+    /// from the pool) and 10 s for a command, so that with the database gone a request fails fast with 503
+    /// instead of hanging; end a session idle in a transaction or a statement running too long; and prepare the
+    /// statements used most.
+    /// </summary>
     /// <param name="connectionString">As configured.</param>
     /// <param name="behindPooler">
     /// Through a pooler in transaction mode, which can hand each transaction a different server session: no statements
@@ -153,9 +156,12 @@ public static class DataExtensions
         Configure(options, direct);
         await using var context = new DevicesDbContext(options.Options);
         var database = context.Database;
+        // A migration may rewrite a big table (PartitionEvents copies every event): no timeout of a request applies.
+        database.SetCommandTimeout(MigrationTimeout);
         await database.OpenConnectionAsync(cancellationToken);
         try
         {
+            await database.ExecuteSqlRawAsync("SET statement_timeout = 0", cancellationToken);
             await database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
             // On an empty database EF would first read the history table that is not there yet, and log that failure
             // at Error; create it first, so that a normal first start logs no error.

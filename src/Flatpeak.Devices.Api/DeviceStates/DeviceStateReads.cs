@@ -79,7 +79,9 @@ public sealed class DeviceStateReads(NpgsqlDataSource dataSource)
             return await ReadAsync(query, cancellationToken);
         }
 
-        var newest = query.CursorId is null ? query.To : Common.ObjectIds.TimeOf(query.CursorId).AddSeconds(1);
+        var newest = query.CursorId is { } cursor && Common.ObjectIds.TimeOf(cursor).AddSeconds(1) < query.To
+            ? Common.ObjectIds.TimeOf(cursor).AddSeconds(1)
+            : query.To;
         var recent = newest - RecentWindow;
         if (recent <= query.From)
         {
@@ -94,10 +96,12 @@ public sealed class DeviceStateReads(NpgsqlDataSource dataSource)
 
         // Timestamps are whole microseconds: up to a microsecond before the recent window is before it.
         var older = await ReadAsync(
-            query with { To = recent.AddTicks(-TimeSpan.TicksPerMicrosecond), CursorId = null, Limit = query.Limit - first.Records.Count },
+            query with { To = Min(query.To, recent.AddTicks(-TimeSpan.TicksPerMicrosecond)), CursorId = null, Limit = query.Limit - first.Records.Count },
             cancellationToken);
         return first with { Records = [.. first.Records, .. older.Records], HasMore = older.HasMore };
     }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private async Task<DeviceStatePage> ReadAsync(DeviceStatePageQuery query, CancellationToken cancellationToken)
     {

@@ -20,6 +20,10 @@ public static class EventFeed
     /// <summary>Every transaction id below this has ended: events with a smaller <c>xact_id</c> are settled.</summary>
     public const string SettledBelowSql = "(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint";
 
+    /// <summary>The feed's horizon now (every transaction id below it has ended) and the next transaction id to be given.</summary>
+    public const string HorizonStatement =
+        "SELECT (pg_snapshot_xmin(s)::text)::bigint, (pg_snapshot_xmax(s)::text)::bigint FROM pg_current_snapshot() AS s";
+
     private const string Settled = "SELECT * FROM events WHERE xact_id < " + SettledBelowSql;
 
     /// <summary>

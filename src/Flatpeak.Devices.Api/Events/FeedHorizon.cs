@@ -15,7 +15,7 @@ public sealed record FeedHold(double LagSeconds, int? ProcessId, string? Applica
 /// only once every transaction older than its own has ended (<see cref="EventFeed"/>), so one transaction left open
 /// anywhere in the cluster (an <c>idle in transaction</c> session, a long report) holds back every tenant's events for
 /// as long as it runs. Every <see cref="Interval"/> this reads the oldest running transaction that has an id (only those
-/// hold the horizon), exports its age as the gauge <c>events.feed.horizon_lag</c> (seconds), and logs a warning naming
+/// hold the horizon, and a forgotten prepared transaction too), exports its age as the gauge <c>events.feed.horizon_lag</c> (seconds), and logs a warning naming
 /// its backend once it is older than <see cref="WarnAfter"/>. Sessions of other roles are visible only to a role with
 /// <c>pg_read_all_stats</c> (or <c>pg_monitor</c>); without it the service sees its own role's.
 /// </summary>
@@ -25,12 +25,22 @@ public sealed partial class FeedHorizon(NpgsqlDataSource database, IMeterFactory
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
     public static readonly TimeSpan WarnAfter = TimeSpan.FromSeconds(60);
 
-    /// <summary>The oldest running transaction with an id: the one <c>pg_snapshot_xmin</c>, the feed's horizon, waits for.</summary>
+    /// <summary>
+    /// The running transaction with the oldest id (the one <c>pg_snapshot_xmin</c>, the feed's horizon, waits for),
+    /// among sessions and forgotten prepared (two-phase) transactions.
+    /// </summary>
     public const string OldestHolderStatement = """
-        SELECT extract(epoch FROM clock_timestamp() - xact_start)::double precision, pid, application_name, state
-        FROM pg_stat_activity
-        WHERE backend_xid IS NOT NULL AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
-        ORDER BY xact_start
+        SELECT lag, pid, application_name, state FROM (
+            SELECT extract(epoch FROM clock_timestamp() - xact_start)::double precision AS lag, pid, application_name, state,
+                   age(backend_xid) AS age
+            FROM pg_stat_activity
+            WHERE backend_xid IS NOT NULL AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+            UNION ALL
+            SELECT extract(epoch FROM clock_timestamp() - prepared)::double precision, NULL, 'prepared transaction ' || gid, 'prepared',
+                   age(transaction)
+            FROM pg_prepared_xacts
+        ) holders
+        ORDER BY age DESC
         LIMIT 1
         """;
 
@@ -44,7 +54,7 @@ public sealed partial class FeedHorizon(NpgsqlDataSource database, IMeterFactory
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var hold = await reader.ReadAsync(cancellationToken)
             ? new FeedHold(
-                Math.Max(0, reader.GetDouble(0)), reader.GetInt32(1),
+                Math.Max(0, reader.GetDouble(0)), reader.IsDBNull(1) ? null : reader.GetInt32(1),
                 reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3))
             : new FeedHold(0, null, null, null);
         _last = hold;

@@ -6,6 +6,7 @@ using Flatpeak.Devices.Api.Common.Json;
 using Flatpeak.Devices.Api.Data;
 using Flatpeak.Devices.Api.Events;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Flatpeak.Devices.Api.Webhooks;
 
@@ -38,8 +39,8 @@ public sealed class WebhookWakeUp : IDisposable
 /// concurrency (in total and per endpoint), so a slow or dead receiver delays neither requests nor other receivers.
 /// </summary>
 public sealed partial class WebhookEngine(
-    IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp, FeedSignal feed, WebhookMetrics metrics,
-    IOptions<WebhookOptions> options, TimeProvider time, ILogger<WebhookEngine> logger) : BackgroundService
+    IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp, FeedSignal feed, NpgsqlDataSource database,
+    WebhookMetrics metrics, IOptions<WebhookOptions> options, TimeProvider time, ILogger<WebhookEngine> logger) : BackgroundService
 {
     private const int DispatchBatch = 1000;
     private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
@@ -59,8 +60,7 @@ public sealed partial class WebhookEngine(
     /// <summary>
     /// Reads the feed into deliveries when events are committed (<see cref="FeedSignal"/>: here, or in another instance)
     /// and otherwise every <see cref="WebhookOptions.PollSeconds"/>. Woken, it waits <see cref="Coalesce"/> (a burst of
-    /// commits makes one round), reads, and reads once more <see cref="FollowUp"/> later: events committed while an
-    /// older transaction still ran are held back until it ends (<see cref="EventFeed"/>), and that end wakes no one.
+    /// commits makes one round), reads, and then reads once more (<see cref="FollowUpAsync"/>).
     /// </summary>
     private async Task DispatchLoopAsync(CancellationToken stoppingToken)
     {
@@ -74,13 +74,49 @@ public sealed partial class WebhookEngine(
                 {
                     await Task.Delay(Coalesce, time, stoppingToken);
                     await DispatchRoundAsync(stoppingToken);
-                    await Task.Delay(FollowUp, time, stoppingToken);
+                    await FollowUpAsync(poll, stoppingToken);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// Events committed while an older transaction still ran are held back until it ends (<see cref="EventFeed"/>), and
+    /// that end wakes no one. So the next read waits until every transaction begun before now has ended, looking after
+    /// <see cref="FollowUp"/>, then twice as long each time, and reads at the latest after the poll interval.
+    /// </summary>
+    private async Task FollowUpAsync(TimeSpan poll, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var (_, begun) = await HorizonAsync(stoppingToken);
+            for (var wait = FollowUp; wait < poll; wait *= 2)
+            {
+                await Task.Delay(wait, time, stoppingToken);
+                var (settled, _) = await HorizonAsync(stoppingToken);
+                if (settled >= begun)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            // The round says what is wrong.
+        }
+
+        await DispatchRoundAsync(stoppingToken);
+    }
+
+    private async Task<(long Settled, long Next)> HorizonAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(EventFeed.HorizonStatement);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private async Task DispatchRoundAsync(CancellationToken stoppingToken)

@@ -36,11 +36,12 @@ public sealed partial class PartitionMaintenance(
     private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// How long making or dropping a partition waits for its lock on the table. Either needs the table to itself, so
-    /// while it waits every write and read of it queues behind; past this it gives up and the next maintenance (the hour
-    /// after; partitions are made two months ahead) tries again.
+    /// How long making or dropping a partition keeps trying for the table to itself; past this it gives up and the next
+    /// maintenance (the hour after; partitions are made two months ahead) tries again.
     /// </summary>
     public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan LockRetry = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Device state records, by month of their <c>time</c>; a record's <c>record_reference_id</c> goes with it.</summary>
     public MonthlyTable DeviceStates => new(
@@ -90,18 +91,28 @@ public sealed partial class PartitionMaintenance(
             // DDL takes no parameters; the names and bounds are made from dates, never from input.
             var create = $"CREATE TABLE IF NOT EXISTS {table.NameOf(month)} PARTITION OF {table.Table} " +
                 $"FOR VALUES FROM ({table.Bound(month)}) TO ({table.Bound(month.AddMonths(1))})";
-            await ChangeAsync(create, table.NameOf(month), cancellationToken);
+            if (!await ChangeAsync(table, create, table.NameOf(month), cancellationToken))
+            {
+                // The table is busy: the rest of its work waits for the next maintenance too.
+                return [];
+            }
         }
 
         var dropped = new List<string>();
         foreach (var partition in partitions.Order(StringComparer.Ordinal))
         {
-            if (DateTimeOffset.TryParseExact(partition[table.Prefix.Length..], "yyyyMM", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var month) &&
-                month.AddMonths(1) <= horizon &&
-                await ChangeAsync($"DROP TABLE IF EXISTS {partition}", partition, cancellationToken))
+            if (!DateTimeOffset.TryParseExact(partition[table.Prefix.Length..], "yyyyMM", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var month) ||
+                month.AddMonths(1) > horizon)
             {
-                dropped.Add(partition);
+                continue;
             }
+
+            if (!await ChangeAsync(table, $"DROP TABLE IF EXISTS {partition}", partition, cancellationToken))
+            {
+                break;
+            }
+
+            dropped.Add(partition);
         }
 
         await using var forget = database.CreateCommand(table.Forget);
@@ -130,31 +141,45 @@ public sealed partial class PartitionMaintenance(
         return names;
     }
 
-    /// <summary>Runs one change of the partitions, waiting at most <see cref="LockTimeout"/> for its lock; false if it gave up.</summary>
-    private async Task<bool> ChangeAsync(string ddl, string partition, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one change of the partitions under the table's exclusive lock, taken without waiting in its queue
+    /// (<c>NOWAIT</c>: a waiting lock request would hold up every later reader and writer of the table behind it). While
+    /// the table is in use it tries again every <see cref="LockRetry"/>, for <see cref="LockTimeout"/> at most; false if
+    /// it gave up.
+    /// </summary>
+    private async Task<bool> ChangeAsync(MonthlyTable table, string ddl, string partition, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var timeout = $"SET LOCAL lock_timeout = {(int)LockTimeout.TotalMilliseconds}";
-        try
+        // The table's name is one of this class's own.
+        var lockTable = $"LOCK TABLE {table.Table} IN ACCESS EXCLUSIVE MODE NOWAIT";
+        for (var waited = TimeSpan.Zero; ; waited += LockRetry)
         {
-            await using (var command = new NpgsqlCommand(timeout, connection, transaction))
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            try
             {
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                await using (var command = new NpgsqlCommand(lockTable, connection, transaction))
+                {
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await using (var command = new NpgsqlCommand(ddl, connection, transaction))
+                {
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                return true;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+            {
+                if (waited >= LockTimeout)
+                {
+                    LogPostponed(logger, partition, LockTimeout.TotalSeconds);
+                    return false;
+                }
             }
 
-            await using (var command = new NpgsqlCommand(ddl, connection, transaction))
-            {
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            return true;
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
-        {
-            LogPostponed(logger, partition, LockTimeout.TotalSeconds);
-            return false;
+            await Task.Delay(LockRetry, cancellationToken);
         }
     }
 
