@@ -34,10 +34,10 @@ pg_bin=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sor
 
 work=$(mktemp -d /tmp/flatpeak-bench.XXXXXX)
 chmod 755 "$work"
-service_pid="" receiver_pid="" floor_pid="" unbatched_pid=""
+service_pid="" receiver_pid="" floor_pid="" second_pid=""
 cleanup() {
   [ -n "$receiver_pid" ] && { kill "$receiver_pid" 2>/dev/null || true; }
-  [ -n "$unbatched_pid" ] && { kill "$unbatched_pid" 2>/dev/null || true; }
+  [ -n "$second_pid" ] && { kill "$second_pid" 2>/dev/null || true; }
   [ -n "$floor_pid" ] && { kill "$floor_pid" 2>/dev/null || true; }
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
   # The service log of the last run, for a look after the fact.
@@ -119,12 +119,12 @@ if has idle; then
   read -r idle_service idle_pg <<<"$(idle_ticks)"
   polling_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   (cd "$work/app" && set -a && . ./service.env && set +a && Webhooks__PollSeconds=0.2 exec dotnet Flatpeak.Devices.Api.dll --urls "http://127.0.0.1:$polling_port") >"$work/polling.log" 2>&1 &
-  unbatched_pid=$!
+  second_pid=$!
   for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$polling_port/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
   wrk -t2 -c32 -d"${WARMUP}s" -s bench/post-device.lua "http://127.0.0.1:$polling_port/devices" >/dev/null
   sleep 10
-  read -r polled_service polled_pg <<<"$(measured_pid=$unbatched_pid idle_ticks)"
-  kill "$unbatched_pid" 2>/dev/null || true; wait "$unbatched_pid" 2>/dev/null || true; unbatched_pid=""
+  read -r polled_service polled_pg <<<"$(measured_pid=$second_pid idle_ticks)"
+  kill "$second_pid" 2>/dev/null || true; wait "$second_pid" 2>/dev/null || true; second_pid=""
   # The second instance was measured with the first one idle beside it: PostgreSQL's ticks are both instances'.
   idle_line=$(awk -v a="$idle_service" -v b="$idle_pg" -v c="$polled_service" -v d="$polled_pg" -v t="$clk_tck" \
     'BEGIN {printf "idle 30 s: service %d ticks (%.2f %% of a core), PostgreSQL %d ticks; polling every 0.2 s: service %d ticks (%.2f %%), PostgreSQL %d ticks", a, a / t / 30 * 100, b, c, c / t / 30 * 100, d}')
@@ -313,7 +313,7 @@ declare -A batched unbatched
 if has batching; then
   unbatched_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   (cd "$work/app" && set -a && . ./service.env && set +a && Writes__Batching=false exec dotnet Flatpeak.Devices.Api.dll --urls "http://127.0.0.1:$unbatched_port") >"$work/unbatched.log" 2>&1 &
-  unbatched_pid=$!
+  second_pid=$!
   unbatched_url="http://127.0.0.1:$unbatched_port"
   for _ in $(seq 1 120); do curl -fs "$unbatched_url/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
   echo "== batching on and off: warm-up ${WARMUP}s each" >&2
@@ -324,11 +324,11 @@ if has batching; then
       echo "== round $round, POST /devices, $c connections, ${DURATION}s: batching on, then off" >&2
       batched[$round.$c]=$(measure "$c" bench/post-device.lua /devices)
       echo "${batched[$round.$c]}" >&2
-      unbatched[$round.$c]=$(measured_pid=$unbatched_pid measured_url=$unbatched_url measure "$c" bench/post-device.lua /devices)
+      unbatched[$round.$c]=$(measured_pid=$second_pid measured_url=$unbatched_url measure "$c" bench/post-device.lua /devices)
       echo "${unbatched[$round.$c]}" >&2
     done
   done
-  kill "$unbatched_pid" 2>/dev/null || true; wait "$unbatched_pid" 2>/dev/null || true; unbatched_pid=""
+  kill "$second_pid" 2>/dev/null || true; wait "$second_pid" 2>/dev/null || true; second_pid=""
 fi
 
 # Device state: BENCH_STATE_DEVICES devices, PUT /devices/{id}/state of random ones at 32 connections (after a warm-up),

@@ -79,9 +79,7 @@ public sealed class DeviceStateReads(NpgsqlDataSource dataSource)
             return await ReadAsync(query, cancellationToken);
         }
 
-        var newest = query.CursorId is { } cursor && Common.ObjectIds.TimeOf(cursor).AddSeconds(1) < query.To
-            ? Common.ObjectIds.TimeOf(cursor).AddSeconds(1)
-            : query.To;
+        var newest = query.CursorId is null ? query.To : Min(query.To, Common.ObjectIds.TimeOf(query.CursorId).AddSeconds(1));
         var recent = newest - RecentWindow;
         if (recent <= query.From)
         {

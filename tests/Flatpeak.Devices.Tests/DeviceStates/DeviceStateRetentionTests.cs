@@ -5,8 +5,6 @@ using Flatpeak.Devices.Api.Data.Partitions;
 using Flatpeak.Devices.Api.DeviceStates;
 using Flatpeak.Devices.Tests.Devices;
 using Flatpeak.Devices.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -19,17 +17,8 @@ public sealed class DeviceStateRetentionTests(ApiFixture api, ITestOutputHelper 
     [Fact]
     public async Task Past_the_retention_a_record_is_not_served_then_its_month_is_dropped_and_a_younger_one_is_kept()
     {
-        var database = await Api.NewDatabaseAsync("retention");
-        var clock = new MovableClock();
-        await using var service = Api.Factory.WithWebHostBuilder(web =>
-        {
-            web.UseSetting("ConnectionStrings:Postgres", database);
-            web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock));
-        });
-        var account = await ApiFixture.CreateAccountAsync(service.Services, "Retention");
-        using var anonymous = ApiFixture.Client(service);
-        // Signed in before the clock moves: the bearer check reads the system clock.
-        using var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        await using var clocked = await ClockedServiceAsync("retention");
+        var (service, database, clock, client) = clocked;
         var device = (await CreateDeviceAsync(client, CreateDeviceTests.SeedBody(await CreateLocationAsync(client)))).GetProperty("id").GetString()!;
         var now = clock.GetUtcNow();
         var old = now.AddDays(-399);
@@ -53,7 +42,8 @@ public sealed class DeviceStateRetentionTests(ApiFixture api, ITestOutputHelper 
             await using var read = new NpgsqlCommand("SELECT count(*) FROM device_states", reader, transaction);
             await read.ExecuteScalarAsync();
             Assert.DoesNotContain(await partitions.MaintainAsync(CancellationToken.None), p => p.StartsWith("device_states_", StringComparison.Ordinal));
-            Assert.Contains($"device_states_p{old.UtcDateTime:yyyyMM}", await PartitionsAsync(reader));
+            Assert.Contains($"device_states_p{old.UtcDateTime:yyyyMM}", await Sql.TextsAsync(
+                database, "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'device_states'::regclass"));
         }
 
         var dropped = await partitions.MaintainAsync(CancellationToken.None);
@@ -67,20 +57,6 @@ public sealed class DeviceStateRetentionTests(ApiFixture api, ITestOutputHelper 
         Assert.Equal(["young"], await ReferencesListedAsync(client, device));
         // The months ahead exist, so a record of the moved clock's now is stored.
         Assert.Equal(HttpStatusCode.OK, (await PutAsync(client, device, clock.GetUtcNow(), "now")).StatusCode);
-    }
-
-    private static async Task<List<string>> PartitionsAsync(NpgsqlConnection connection)
-    {
-        await using var command = new NpgsqlCommand(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'device_states'::regclass", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var names = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        return names;
     }
 
     private static Task<HttpResponseMessage> PutAsync(HttpClient client, string device, DateTimeOffset time, string reference) =>

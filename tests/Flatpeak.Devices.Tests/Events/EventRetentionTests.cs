@@ -2,8 +2,6 @@ using System.Net;
 using Flatpeak.Devices.Api.Data.Partitions;
 using Flatpeak.Devices.Tests.Infrastructure;
 using Flatpeak.Devices.Tests.Webhooks;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flatpeak.Devices.Tests.Events;
@@ -16,17 +14,8 @@ public sealed class EventRetentionTests(ApiFixture api, ITestOutputHelper output
     [Fact]
     public async Task Past_90_days_an_event_is_not_served_then_its_month_is_dropped_with_its_deliveries_and_a_younger_one_is_kept()
     {
-        var database = await Api.NewDatabaseAsync("event_retention");
-        var clock = new MovableClock();
-        await using var service = Api.Factory.WithWebHostBuilder(web =>
-        {
-            web.UseSetting("ConnectionStrings:Postgres", database);
-            web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock));
-        });
-        var account = await ApiFixture.CreateAccountAsync(service.Services, "Retention");
-        using var anonymous = ApiFixture.Client(service);
-        // Signed in before the clock moves: the bearer check reads the system clock.
-        using var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        await using var clocked = await ClockedServiceAsync("event_retention");
+        var (service, database, clock, client) = clocked;
         await using var receiver = await Receiver.StartAsync();
         var webhook = await CreateWebhookAsync(client, receiver.Url("/hook"), ["location.create"]);
         var partitions = service.Services.GetRequiredService<PartitionMaintenance>();

@@ -43,7 +43,7 @@ public sealed class FeedHorizonTests(ApiFixture api, ITestOutputHelper output) :
     }
 
     [Fact]
-    public async Task The_service_s_sessions_end_an_idle_transaction_and_a_long_statement_themselves()
+    public async Task The_service_s_sessions_carry_the_idle_in_transaction_and_statement_timeouts()
     {
         var database = Api.Factory.Services.GetRequiredService<NpgsqlDataSource>();
         await using var command = database.CreateCommand(

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Flatpeak.Devices.Api.Accounts;
 using Flatpeak.Devices.Api.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -88,6 +90,25 @@ public abstract class ApiTest : IDisposable
     }
 
     /// <summary>A fresh account and a client logged in with its key of the given mode.</summary>
+    /// <summary>
+    /// A service on a new database with a clock the test moves (<see cref="MovableClock"/>), and a client of a new account,
+    /// signed in before the clock moves: the bearer check reads the system clock.
+    /// </summary>
+    protected async Task<ClockedService> ClockedServiceAsync(string databasePrefix)
+    {
+        var database = await Api.NewDatabaseAsync(databasePrefix);
+        var clock = new MovableClock();
+        var service = Api.Factory.WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ConnectionStrings:Postgres", database);
+            web.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(clock));
+        });
+        var account = await ApiFixture.CreateAccountAsync(service.Services, "Clocked");
+        using var anonymous = ApiFixture.Client(service);
+        var client = ApiFixture.Client(service, await ApiFixture.LoginAsync(anonymous, account.AccountId, account.TestKey));
+        return new ClockedService(service, database, clock, client);
+    }
+
     protected async Task<(AccountCreated Account, HttpClient Client)> SignInAsync(bool liveMode = false, string name = "Acme")
     {
         var account = await CreateAccountAsync(name);

@@ -11,7 +11,7 @@ namespace Flatpeak.Devices.Api.Data.Partitions;
 /// A table partitioned by calendar month (UTC), kept for a retention: its partitions are <c>{Table}_pYYYYMM</c>.
 /// </summary>
 /// <param name="Table">The partitioned table.</param>
-/// <param name="Bound">A month's start as the partition key's SQL literal.</param>
+/// <param name="Bound">A month's start as a value of the partition key, in text.</param>
 /// <param name="Horizon">The oldest instant kept, given now.</param>
 /// <param name="Forget">A statement run after the drops, with <c>@bound</c> = the oldest month kept (<see cref="Bound"/>'s
 /// value): rows elsewhere that belong to the dropped months.</param>
@@ -46,14 +46,14 @@ public sealed partial class PartitionMaintenance(
     /// <summary>Device state records, by month of their <c>time</c>; a record's <c>record_reference_id</c> goes with it.</summary>
     public MonthlyTable DeviceStates => new(
         "device_states",
-        month => $"'{month:yyyy-MM-dd}T00:00:00Z'",
+        month => $"{month:yyyy-MM-dd}T00:00:00Z",
         now => now - TimeSpan.FromDays(states.Value.RetentionDays),
         "DELETE FROM device_state_references WHERE state_time < @bound::timestamptz");
 
     /// <summary>Events, by month of their id (ids begin with their creation time); their deliveries go with them.</summary>
     public MonthlyTable Events => new(
         "events",
-        month => $"'{ObjectIds.FirstAt(ObjectIds.Event, month)}'",
+        month => ObjectIds.FirstAt(ObjectIds.Event, month),
         now => now - TimeSpan.FromDays(events.Value.RetentionDays),
         "DELETE FROM webhook_deliveries WHERE event_id < @bound");
 
@@ -90,7 +90,7 @@ public sealed partial class PartitionMaintenance(
 
             // DDL takes no parameters; the names and bounds are made from dates, never from input.
             var create = $"CREATE TABLE IF NOT EXISTS {table.NameOf(month)} PARTITION OF {table.Table} " +
-                $"FOR VALUES FROM ({table.Bound(month)}) TO ({table.Bound(month.AddMonths(1))})";
+                $"FOR VALUES FROM ('{table.Bound(month)}') TO ('{table.Bound(month.AddMonths(1))}')";
             if (!await ChangeAsync(table, create, table.NameOf(month), cancellationToken))
             {
                 // The table is busy: the rest of its work waits for the next maintenance too.
@@ -116,7 +116,7 @@ public sealed partial class PartitionMaintenance(
         }
 
         await using var forget = database.CreateCommand(table.Forget);
-        forget.Parameters.AddWithValue("bound", table.Bound(MonthOf(horizon)).Trim('\''));
+        forget.Parameters.AddWithValue("bound", table.Bound(MonthOf(horizon)));
         await forget.ExecuteNonQueryAsync(cancellationToken);
         return dropped;
     }
