@@ -52,7 +52,9 @@ api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0))
 # Commit timestamps: the webhook run measures delivery lag from each event's commit.
 # PG_SETTINGS: more postgres -c settings, e.g. PG_SETTINGS="shared_buffers=2GB" (the default is PostgreSQL's 128MB).
 # shellcheck disable=SC2086
+[ "${STATEMENTS:-0}" = 1 ] && PG_SETTINGS="${PG_SETTINGS:-} shared_preload_libraries=pg_stat_statements"
 connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on track_commit_timestamp=on ${PG_SETTINGS:-})
+[ "${STATEMENTS:-0}" = 1 ] && "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -c "CREATE EXTENSION pg_stat_statements"
 psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1)
 echo "== building (Release)" >&2
 dotnet publish src/Flatpeak.Devices.Api -c Release -o "$work/app" --nologo -v quiet >&2
@@ -103,6 +105,40 @@ measure() {
   requests=$(echo "$line" | sed -E 's/.* requests=([0-9]+).*/\1/')
   echo "$line service_cpu_us=$(awk -v d=$((s1 - s0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')" \
     "postgres_cpu_us=$(awk -v d=$((p1 - p0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')"
+}
+
+# One hey run holding $2 requests/s over $1 connections for DURATION: a RESULT line like wrk's, with the CPU µs per request.
+hey_measure() {
+  local connections=$1 rate=$2 body_file="$work/device.json" s0 p0 out s1 p1 requests seconds
+  # The body of bench/post-device.lua.
+  sed -n '/^wrk.body = \[\[/,/^}\]\]/p' bench/post-device.lua \
+    | sed -e '1s/^wrk.body = \[\[//' -e '$s/\]\]$//' -e "s/\]\] .. location .. \[\[/$BENCH_LOCATION/" >"$body_file"
+  s0=$(service_ticks); p0=$(postgres_ticks)
+  out=$(hey -z "${DURATION}s" -c "$connections" -q "$(awk -v r="$rate" -v c="$connections" 'BEGIN {printf "%.2f", r / c}')" -m POST \
+    -H "Authorization: Bearer $BENCH_TOKEN" -T application/json -D "$body_file" "$url/devices")
+  s1=$(service_ticks); p1=$(postgres_ticks)
+  requests=$(echo "$out" | awk '/\[201\]/ {print $2}')
+  seconds=$(echo "$out" | awk '/Total:/ {print $2; exit}')
+  echo "RESULT requests=$requests rps=$(echo "$out" | awk '/Requests\/sec:/ {print $2}') offered=$rate" \
+    "p50_ms=$(echo "$out" | awk '/ 50% in / {printf "%.2f", $3 * 1000}') p99_ms=$(echo "$out" | awk '/ 99% in / {printf "%.2f", $3 * 1000}')" \
+    "errors=$(echo "$out" | awk '/^Error distribution:/ {e = 1; next} e && /^  \[[0-9]+\]/ {n += substr($1, 2) + 0} END {print n + 0}')" \
+    "non201=$(echo "$out" | awk '/^Status code distribution:/ {c = 1; next} /^$/ {c = 0} c && /^  \[[0-9]+\]/ && !/\[201\]/ {n += $2} END {print n + 0}')" \
+    "seconds=$seconds" \
+    "service_cpu_us=$(awk -v d=$((s1 - s0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')" \
+    "postgres_cpu_us=$(awk -v d=$((p1 - p0)) -v r="$requests" -v t="$clk_tck" 'BEGIN {printf "%.0f", d * 1e6 / t / r}')"
+}
+
+# STATEMENTS=1: PostgreSQL's ten costliest statements (pg_stat_statements) since the last call, under the heading $1;
+# without a heading, only the count starts again.
+statements_top() {
+  [ "${STATEMENTS:-0}" = 1 ] || return 0
+  if [ -n "${1:-}" ]; then
+    echo "== the ten costliest statements: $1 (pg_stat_statements: calls | total ms | mean µs | rows | statement)" >&2
+    "${psql_cmd[@]}" -F ' | ' -c "SELECT calls, round(total_exec_time)::bigint, round((total_exec_time / calls * 1000)::numeric), rows,
+                                         regexp_replace(left(query, 110), '\s+', ' ', 'g')
+                                  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10" >&2
+  fi
+  "${psql_cmd[@]}" -c "SELECT pg_stat_statements_reset()" >/dev/null
 }
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), synchronous_commit=on, shared_buffers=$("${psql_cmd[@]}" -c 'SHOW shared_buffers')" >&2
@@ -161,6 +197,9 @@ kill "$floor_pid" 2>/dev/null || true; wait "$floor_pid" 2>/dev/null || true; fl
 
 fi
 
+# Whether any delivery is pending: t or f (from the queue's index; a count would cost PostgreSQL more than the deliveries).
+pending() { "${psql_cmd[@]}" -c "SELECT EXISTS (SELECT FROM webhook_deliveries WHERE status = 'pending')"; }
+
 declare -A unhooked hooked lags
 if has webhooks; then
 # The same load with one endpoint subscribed to device.create (bench/receiver.js answering 200), right after the
@@ -178,7 +217,7 @@ for c in $WEBHOOK_CONNECTIONS; do
   hooked[$c]=$(measure "$c" bench/post-device.lua /devices)
   echo "${hooked[$c]}" >&2
   for _ in $(seq 1 240); do
-    [ "$("${psql_cmd[@]}" -c "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")" = 0 ] && break
+    [ "$(pending)" = f ] && break
     sleep 0.5
   done
   lags[$c]=$("${psql_cmd[@]}" -c "
@@ -200,7 +239,7 @@ fi
 delivery_lag() {
   local webhook=$1 since=$2
   for _ in $(seq 1 240); do
-    [ "$("${psql_cmd[@]}" -c "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")" = 0 ] && break
+    [ "$(pending)" = f ] && break
     sleep 0.5
   done
   "${psql_cmd[@]}" -c "
@@ -212,17 +251,31 @@ delivery_lag() {
           WHERE d.webhook_id = '$webhook' AND e.written_at >= '$since') t"
 }
 
-# Delivery without load and at half the maximum rate: POST /devices one at a time 20 ms apart (200 of them), then
-# at 8 connections paced (wrk's delay) to about half of what 8 connections reach without an endpoint.
-delivery_quiet="" delivery_paced="" delivery_max="" delivery_paced_lag=""
+# Delivery (issue 21's targets), one endpoint subscribed to device.create and answering 200 at once (bench/receiver.js):
+# - the maximum: POST /devices at 8 connections for DURATION, no endpoint; then hey holding half that rate at 8
+#   connections, still without an endpoint (the CPU per request that delivery adds to);
+# - without load: 200 POST /devices one at a time, 20 ms apart: the lag from commit to first attempt;
+# - at half the maximum: hey holding that rate with the endpoint: requests/s against the offered rate, the lag, and the
+#   CPU per delivery (per request, less the same rate's without an endpoint);
+# - at full load: wrk at 8 connections for DURATION with the endpoint: the lag;
+# - the drain: the same load while a transaction holds the feed back (as a stuck feed would), then released: deliveries
+#   per second until every event is delivered and recorded, and the CPU per delivery while nothing else runs.
+delivery_quiet="" delivery_max="" delivery_bare="" delivery_half="" delivery_half_lag="" delivery_full="" delivery_full_lag="" delivery_drain=""
 if has delivery; then
   command -v node >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs >/dev/null; }
+  command -v hey >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq hey >/dev/null; }
   receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   node bench/receiver.js "$receiver_port" &
   receiver_pid=$!
+  received() { curl -fs "http://127.0.0.1:$receiver_port/count"; }
   echo "== POST /devices at 8 connections, ${DURATION}s, no endpoint: the maximum" >&2
   delivery_max=$(measure 8 bench/post-device.lua /devices)
   echo "$delivery_max" >&2
+  max_rps=$(echo "$delivery_max" | sed -E 's/.* rps=([^ ]+).*/\1/')
+  offered=$(awk -v r="$max_rps" 'BEGIN {printf "%d", r / 2}')
+  echo "== POST /devices at ${offered}/s (half of ${max_rps}/s), hey at 8 connections, ${DURATION}s, no endpoint" >&2
+  delivery_bare=$(hey_measure 8 "$offered")
+  echo "$delivery_bare" >&2
   webhook_id=$(curl -fs -X POST "$url/webhooks" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
     -d "{\"url\":\"http://127.0.0.1:$receiver_port/hook\",\"enabled_events\":[\"device.create\"]}" | sed -E 's/.*"id":"(whe_[0-9a-f]+)".*/\1/')
   body=$(printf '{"reference_id":"QUIET","type":"BATTERY_SYSTEM","locations":["%s"]}' "$BENCH_LOCATION")
@@ -234,15 +287,38 @@ if has delivery; then
   done
   delivery_quiet=$(delivery_lag "$webhook_id" "$since")
   echo "deliveries, lag p50 ms, p99 ms, not succeeded: $delivery_quiet" >&2
-  max_rps=$(echo "$delivery_max" | sed -E 's/.* rps=([^ ]+).*/\1/')
-  max_p50=$(echo "$delivery_max" | sed -E 's/.* p50_ms=([^ ]+).*/\1/')
-  pause_ms=$(awk -v r="$max_rps" -v l="$max_p50" 'BEGIN {d = 8 * 1000 / (r / 2) - l; printf "%d", (d < 1 ? 1 : d)}')
   since=$("${psql_cmd[@]}" -c "SELECT now()")
-  echo "== POST /devices at 8 connections paced ${pause_ms} ms (about half of ${max_rps}/s), ${DURATION}s, one endpoint" >&2
-  delivery_paced=$(BENCH_DELAY_MS=$pause_ms measure 8 bench/post-device.lua /devices)
-  echo "$delivery_paced" >&2
-  delivery_paced_lag=$(delivery_lag "$webhook_id" "$since")
-  echo "deliveries, lag p50 ms, p99 ms, not succeeded: $delivery_paced_lag" >&2
+  statements_top
+  echo "== POST /devices at ${offered}/s, hey at 8 connections, ${DURATION}s, one endpoint" >&2
+  delivery_half=$(hey_measure 8 "$offered")
+  echo "$delivery_half" >&2
+  delivery_half_lag=$(delivery_lag "$webhook_id" "$since")
+  echo "deliveries, lag p50 ms, p99 ms, not succeeded: $delivery_half_lag" >&2
+  statements_top "half the maximum, and its deliveries"
+  since=$("${psql_cmd[@]}" -c "SELECT now()")
+  echo "== POST /devices at 8 connections, ${DURATION}s, one endpoint" >&2
+  delivery_full=$(measure 8 bench/post-device.lua /devices)
+  echo "$delivery_full" >&2
+  delivery_full_lag=$(delivery_lag "$webhook_id" "$since")
+  echo "deliveries, lag p50 ms, p99 ms, not succeeded: $delivery_full_lag" >&2
+  echo "== the same load while a transaction holds the feed back, then the drain" >&2
+  before=$(received)
+  since=$("${psql_cmd[@]}" -c "SELECT now()")
+  "${psql_cmd[@]}" -c "BEGIN; SELECT pg_current_xact_id(); SELECT pg_sleep($DURATION + 1); COMMIT;" >/dev/null &
+  holder_pid=$!
+  sleep 0.5
+  measure 8 bench/post-device.lua /devices >/dev/null
+  events=$("${psql_cmd[@]}" -c "SELECT count(*) FROM events WHERE type = 'device.create' AND written_at >= '$since'")
+  wait "$holder_pid"
+  s0=$(service_ticks); p0=$(postgres_ticks); t0=$(date +%s.%N)
+  for _ in $(seq 1 3000); do [ "$(( $(received) - before ))" -ge "$events" ] && break; sleep 0.1; done
+  for _ in $(seq 1 100); do [ "$(pending)" = f ] && break; sleep 0.1; done
+  t1=$(date +%s.%N); s1=$(service_ticks); p1=$(postgres_ticks)
+  delivered=$(( $(received) - before ))
+  delivery_drain=$(awk -v n="$delivered" -v e="$events" -v t0="$t0" -v t1="$t1" -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v k="$clk_tck" \
+    'BEGIN {d = t1 - t0; printf "events=%d delivered=%d seconds=%.1f per_second=%.0f service_cpu_us=%.0f postgres_cpu_us=%.0f", e, n, d, (d > 0 ? n / d : 0), (n > 0 ? s * 1e6 / k / n : 0), (n > 0 ? p * 1e6 / k / n : 0)}')
+  echo "drain: $delivery_drain" >&2
+  statements_top "the load with the feed held back, and the drain"
   curl -fs -X DELETE "$url/webhooks/$webhook_id" -H "Authorization: Bearer $BENCH_TOKEN" >/dev/null
   kill "$receiver_pid" 2>/dev/null; receiver_pid=""
 fi
@@ -415,11 +491,17 @@ has webhooks && for c in $WEBHOOK_CONNECTIONS; do
 done
 if has delivery; then
   row "POST /devices c=8, no endpoint" "$delivery_max"
-  row "POST /devices c=8 paced, 1 endpoint" "$delivery_paced"
+  row "POST /devices hey c=8 half, none" "$delivery_bare"
+  row "POST /devices hey c=8 half, 1 endpoint" "$delivery_half"
+  row "POST /devices c=8, 1 endpoint" "$delivery_full"
   read -r n p50 p99 bad <<<"$delivery_quiet"
   echo "delivery without load: $n deliveries, lag from commit p50 = $p50 ms, p99 = $p99 ms, not succeeded = $bad"
-  read -r n p50 p99 bad <<<"$delivery_paced_lag"
-  echo "delivery at about half the maximum (c=8): $n deliveries, lag p50 = $p50 ms, p99 = $p99 ms, not succeeded = $bad"
+  read -r n p50 p99 bad <<<"$delivery_half_lag"
+  echo "delivery at half the maximum ($(get "$delivery_half" offered)/s offered, $(get "$delivery_half" rps)/s served): $n deliveries, lag p50 = $p50 ms, p99 = $p99 ms, not succeeded = $bad;" \
+    "CPU per delivery: service $(( $(get "$delivery_half" service_cpu_us) - $(get "$delivery_bare" service_cpu_us) )) µs, PostgreSQL $(( $(get "$delivery_half" postgres_cpu_us) - $(get "$delivery_bare" postgres_cpu_us) )) µs"
+  read -r n p50 p99 bad <<<"$delivery_full_lag"
+  echo "delivery at full load (c=8): $n deliveries, lag p50 = $p50 ms, p99 = $p99 ms, not succeeded = $bad"
+  echo "drain after the feed was held back through a full-load run: $delivery_drain"
 fi
 if [ -n "$seeded_post" ]; then
   row "POST /devices c=32, $devices_now devices" "$seeded_post"

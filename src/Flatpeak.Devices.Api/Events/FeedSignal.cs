@@ -30,6 +30,9 @@ public sealed partial class FeedSignal(NpgsqlDataSource database, IConfiguration
         Wake(_notify);
     }
 
+    /// <summary>Wakes this instance's dispatch alone: it stopped reading the feed for want of room, and has room again.</summary>
+    public void ReadAgain() => Wake(_dispatch);
+
     /// <summary>True when woken (events committed here or elsewhere, or the listener (re)connected), false when the timeout passed.</summary>
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _dispatch.WaitAsync(timeout, cancellationToken);
 

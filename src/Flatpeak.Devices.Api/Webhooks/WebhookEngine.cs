@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Flatpeak.Devices.Api.Common;
@@ -42,16 +41,29 @@ public sealed partial class WebhookEngine(
     IServiceScopeFactory scopes, IHttpClientFactory clients, WebhookSigning signing, WebhookWakeUp wakeUp, FeedSignal feed, NpgsqlDataSource database,
     WebhookMetrics metrics, IOptions<WebhookOptions> options, TimeProvider time, ILogger<WebhookEngine> logger) : BackgroundService
 {
-    private const int DispatchBatch = 1000;
+    // The events a dispatch reads per account and mode: as many as its endpoints have room for here, at most the first; with no room, the second.
+    private const int MaxDispatchBatch = 1000;
+    private const int NoRoomDispatchBatch = 100;
     private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan FollowUp = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan RecordCoalesce = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan FailedRoundPause = TimeSpan.FromSeconds(2);
 
-    private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private readonly System.Threading.Channels.Channel<WebhookDeliveryStatements.Outcome> _outcomes =
         System.Threading.Channels.Channel.CreateUnbounded<WebhookDeliveryStatements.Outcome>(new() { SingleReader = true });
     private readonly WebhookOptions _options = options.Value;
-    private int _total;
+
+    private readonly HeldAttempts _held =
+        new(options.Value.MaxConcurrentAttempts, options.Value.MaxConcurrentAttemptsPerEndpoint, options.Value.TimeoutSeconds);
+
+    // One claim at a time (a dispatch's or the sender's), so that the room each is given is the room there is.
+    private readonly SemaphoreSlim _claiming = new(1, 1);
+
+    // Due deliveries may be waiting unclaimed: when half the room is free again, a finished attempt wakes the sender to claim them.
+    private volatile bool _moreDue;
+
+    // The dispatch stopped reading for want of room, with events left: when half the room is free again, a finished attempt wakes it.
+    private volatile bool _feedBehind;
 
     /// <summary>Three loops: the feed into deliveries (on a timer), due attempts out (when woken or on the timer), outcomes in (in batches).</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -123,18 +135,12 @@ public sealed partial class WebhookEngine(
     {
         try
         {
-            int read, total = 0;
+            bool more;
             do
             {
-                read = await DispatchAsync(stoppingToken);
-                total += read;
+                (more, _feedBehind) = await DispatchAsync(stoppingToken);
             }
-            while (read == DispatchBatch);
-
-            if (total > 0)
-            {
-                wakeUp.Now();
-            }
+            while (more);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
@@ -169,7 +175,7 @@ public sealed partial class WebhookEngine(
         }
     }
 
-    /// <summary>Writes the outcomes of finished attempts, as many as have piled up in one statement, then lets the sender claim more.</summary>
+    /// <summary>Writes the outcomes of finished attempts, as many as have piled up, in one statement.</summary>
     private async Task RecordLoopAsync(CancellationToken stoppingToken)
     {
         var batch = new List<WebhookDeliveryStatements.Outcome>();
@@ -177,6 +183,8 @@ public sealed partial class WebhookEngine(
         {
             while (await _outcomes.Reader.WaitToReadAsync(stoppingToken))
             {
+                // An outcome only needs writing before its lease runs out: let the ones just behind it join the statement.
+                await Task.Delay(RecordCoalesce, time, stoppingToken);
                 while (batch.Count < 500 && _outcomes.Reader.TryRead(out var outcome))
                 {
                     batch.Add(outcome);
@@ -194,12 +202,17 @@ public sealed partial class WebhookEngine(
                 }
 
                 batch.Clear();
-                wakeUp.Now();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    public override void Dispose()
+    {
+        _claiming.Dispose();
+        base.Dispose();
     }
 
     /// <summary>After a failed round (the database is away, say): wait before the next, so that an outage is not logged five times a second.</summary>
@@ -215,37 +228,66 @@ public sealed partial class WebhookEngine(
         }
     }
 
-    private async Task<int> DispatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One dispatch: creates the deliveries of the next events and starts the first attempts that fit
+    /// (<see cref="WebhookDeliveryStatements.DispatchAsync"/>). Returns whether to read again now, and whether events are
+    /// left for want of room.
+    /// </summary>
+    private async Task<(bool More, bool Behind)> DispatchAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
-        return await WebhookDeliveryStatements.DispatchAsync(db, DispatchBatch, _options.Schedule[0], time.GetUtcNow().TruncateToSeconds(), cancellationToken);
+        await _claiming.WaitAsync(cancellationToken);
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
+            var dispatched = await WebhookDeliveryStatements.DispatchAsync(
+                db, MaxDispatchBatch, NoRoomDispatchBatch, _options.Schedule[0], time.GetUtcNow().TruncateToSeconds(), _held.Room(), cancellationToken);
+            Start(dispatched.Claimed, cancellationToken);
+            if (dispatched.LeftDue > 0)
+            {
+                _moreDue = true;
+                wakeUp.Now();
+            }
+
+            var roomLeft = _held.Room().Limit > 0;
+            return (dispatched.Full && roomLeft, dispatched.Full && !roomLeft);
+        }
+        finally
+        {
+            _claiming.Release();
+        }
     }
 
     private async Task StartDueAttemptsAsync(CancellationToken cancellationToken)
     {
-        var room = _options.MaxConcurrentAttempts - Volatile.Read(ref _total);
-        if (room <= 0)
+        await _claiming.WaitAsync(cancellationToken);
+        try
         {
-            return;
-        }
+            var room = _held.Room();
+            if (room.Limit <= 0)
+            {
+                return;
+            }
 
-        var inFlight = _inFlight.Where(e => e.Value > 0).ToArray();
-        List<ClaimedAttempt> claimed;
-        await using (var scope = scopes.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
-            // The lease outlasts the attempt's timeout: only a crashed instance's attempt is ever made again.
-            claimed = await WebhookDeliveryStatements.ClaimAsync(
-                db, [.. inFlight.Select(e => e.Key)], [.. inFlight.Select(e => e.Value)], _options.MaxConcurrentAttemptsPerEndpoint,
-                room, TimeSpan.FromSeconds((_options.TimeoutSeconds * 2) + 5), cancellationToken);
+            await using var scope = scopes.CreateAsyncScope();
+            var claimed = await WebhookDeliveryStatements.ClaimAsync(scope.ServiceProvider.GetRequiredService<DevicesDbContext>(), room, cancellationToken);
+            // A claim that found any may have left more (the room per endpoint ends it, too); one that found none has not.
+            _moreDue = claimed.Count > 0;
+            Start(claimed, cancellationToken);
         }
-
-        foreach (var attempt in claimed)
+        finally
         {
-            Interlocked.Increment(ref _total);
-            _inFlight.AddOrUpdate(attempt.WebhookId, 1, (_, n) => n + 1);
-            _ = Task.Run(() => AttemptAsync(attempt, cancellationToken), CancellationToken.None);
+            _claiming.Release();
+        }
+    }
+
+    private void Start(List<ClaimedAttempt> claimed, CancellationToken stoppingToken) => Run(_held.Add(claimed), stoppingToken);
+
+    private void Run(List<ClaimedAttempt> startable, CancellationToken stoppingToken)
+    {
+        foreach (var attempt in startable)
+        {
+            _ = Task.Run(() => AttemptAsync(attempt, stoppingToken), CancellationToken.None);
         }
     }
 
@@ -272,10 +314,18 @@ public sealed partial class WebhookEngine(
         }
         finally
         {
-            _inFlight.AddOrUpdate(attempt.WebhookId, 0, (_, n) => n - 1);
-            Interlocked.Decrement(ref _total);
-            // A slot is free: claim the next due attempt now (this one stays leased until its outcome is written).
-            wakeUp.Now();
+            var (startable, halfFree) = _held.Finished(attempt);
+            Run(startable, stoppingToken);
+            if (halfFree && _moreDue)
+            {
+                // Room to claim a good batch (this attempt stays leased until its outcome is written).
+                wakeUp.Now();
+            }
+
+            if (halfFree && _feedBehind)
+            {
+                feed.ReadAgain();
+            }
         }
     }
 
