@@ -8,6 +8,7 @@ using Flatpeak.Devices.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Flatpeak.Devices.Tests.Webhooks;
 
@@ -482,6 +483,45 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
         Assert.True(slow.To("/slow").Count() < 8, "the fast endpoint did not wait for the slow one");
         await Wait.UntilAsync(() => slow.To("/slow").Count() == 8, Deadline, "the slow endpoint's deliveries");
         Assert.Equal(2, slow.MaxInFlight);
+    }
+
+    [Fact]
+    public async Task A_backlog_beyond_what_an_instance_holds_is_read_in_turns_and_each_event_is_delivered_once_within_the_limits()
+    {
+        await using var receiver = await Receiver.StartAsync();
+        receiver.Answers["/backlog"] = _ => (200, TimeSpan.FromMilliseconds(10));
+        // It holds at most 2 × Ahead attempts, and never polls: 200 events are read in many turns.
+        await using var instance = await IsolatedAsync(
+            ("Webhooks:MaxConcurrentAttempts", "2"), ("Webhooks:MaxConcurrentAttemptsPerEndpoint", "2"), ("Webhooks:PollSeconds", "3600"));
+        using var client = await instance.ClientAsync();
+        var webhook = await CreateWebhookAsync(client, receiver.Url("/backlog"), ["location.create"]);
+
+        string[] locations;
+        await using (var holder = new NpgsqlConnection(Api.Postgres.ConnectionString))
+        {
+            // A transaction with an id holds the feed back (as a stuck one would), so the events pile up unread.
+            await holder.OpenAsync();
+            await using var transaction = await holder.BeginTransactionAsync();
+            await using (var assign = new NpgsqlCommand("SELECT pg_current_xact_id()", holder, transaction))
+            {
+                await assign.ExecuteScalarAsync();
+            }
+
+            locations = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => CreateLocationAsync(client)));
+            await transaction.RollbackAsync();
+        }
+
+        await Wait.UntilAsync(() => receiver.To("/backlog").Count() >= locations.Length, Deadline, "the backlog's deliveries");
+        await using var scope = instance.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Flatpeak.Devices.Api.Data.DevicesDbContext>();
+        await Wait.UntilAsync(
+            async () => await db.WebhookDeliveries.CountAsync(d => d.WebhookId == webhook && d.Status == "succeeded") == locations.Length,
+            Deadline, "the backlog's outcomes recorded");
+        var deliveries = await db.WebhookDeliveries.AsNoTracking().Where(d => d.WebhookId == webhook).ToListAsync();
+        Assert.Equal(locations.Length, deliveries.Count);
+        Assert.All(deliveries, d => Assert.Equal(1, d.Attempts));
+        Assert.Equal(locations.Order(), receiver.To("/backlog").Select(r => r.ObjectId).Order());
+        Assert.Equal(2, receiver.MaxInFlight);
     }
 
     [Fact]

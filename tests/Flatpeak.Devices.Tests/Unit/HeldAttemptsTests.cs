@@ -1,0 +1,69 @@
+using Flatpeak.Devices.Api.Events;
+using Flatpeak.Devices.Api.Webhooks;
+
+namespace Flatpeak.Devices.Tests.Unit;
+
+/// <summary>What an instance holds claimed, and what of it runs: the limits, the turns, the room it claims with.</summary>
+public sealed class HeldAttemptsTests
+{
+    [Fact]
+    public void The_room_is_the_limits_times_ahead_less_what_is_held_and_the_lease_outlasts_every_wait()
+    {
+        var held = new HeldAttempts(maxRunning: 4, maxRunningPerEndpoint: 2, timeoutSeconds: 10);
+
+        var empty = held.Room();
+        held.Add([Attempt("whe_a", 1), Attempt("whe_a", 2), Attempt("whe_b", 3)]);
+        var room = held.Room();
+
+        Assert.Equal(4 * HeldAttempts.Ahead, empty.Limit);
+        Assert.Equal(2 * HeldAttempts.Ahead, empty.PerEndpoint);
+        Assert.Empty(empty.BusyIds);
+        Assert.Equal((4 * HeldAttempts.Ahead) - 3, room.Limit);
+        Assert.Equal(new Dictionary<string, int> { ["whe_a"] = 2, ["whe_b"] = 1 }, room.BusyIds.Zip(room.BusyCounts).ToDictionary(p => p.First, p => p.Second));
+        // Ahead rounds of the endpoint's attempts before it, then its own, each within the timeout, and 5 s to spare.
+        Assert.Equal(TimeSpan.FromSeconds((10 * (HeldAttempts.Ahead + 1)) + 5), room.Lease);
+    }
+
+    [Fact]
+    public void Attempts_start_within_both_limits_endpoints_taking_turns_each_in_claim_order()
+    {
+        var held = new HeldAttempts(maxRunning: 3, maxRunningPerEndpoint: 2, timeoutSeconds: 10);
+
+        var started = held.Add([Attempt("whe_a", 1), Attempt("whe_a", 2), Attempt("whe_a", 3), Attempt("whe_b", 4), Attempt("whe_b", 5)]);
+
+        Assert.Equal(["a1", "b4", "a2"], started.Select(Name));
+        var (afterA, _) = held.Finished(started[0]);
+        Assert.Equal(["b5"], afterA.Select(Name));
+        var (afterB, _) = held.Finished(started[1]);
+        Assert.Equal(["a3"], afterB.Select(Name));
+        var (none, _) = held.Finished(afterA[0]);
+        Assert.Empty(none);
+    }
+
+    [Fact]
+    public void A_finished_attempt_says_when_half_the_room_is_free_in_all_or_for_its_endpoint()
+    {
+        var held = new HeldAttempts(maxRunning: 1, maxRunningPerEndpoint: 1, timeoutSeconds: 1);
+        var attempts = Enumerable.Range(1, 4).Select(i => Attempt("whe_a", i)).ToList();
+        var running = held.Add(attempts).Single();
+
+        var halfFree = new List<bool>();
+        for (var i = 0; i < attempts.Count; i++)
+        {
+            var (next, free) = held.Finished(running);
+            halfFree.Add(free);
+            running = next.SingleOrDefault()!;
+        }
+
+        // Four held (Ahead × 1), the half is two: free once at most two are held.
+        Assert.Equal([false, true, true, true], halfFree);
+        Assert.Null(running);
+        Assert.Equal(HeldAttempts.Ahead, held.Room().Limit);
+    }
+
+    private static ClaimedAttempt Attempt(string webhook, int number) => new(
+        "acc_1", false, $"whd_{number}", webhook, 1, "https://example.com/hook",
+        new ApiEvent { AccountId = "acc_1", LiveMode = false, Id = $"evt_{number}", Type = "location.create", ObjectId = "loc_1", Data = "{}", TimeCreated = DateTimeOffset.UnixEpoch });
+
+    private static string Name(ClaimedAttempt attempt) => attempt.WebhookId[^1..] + attempt.Id[4..];
+}
