@@ -104,7 +104,7 @@ public static class DataExtensions
     /// <param name="behindPooler">
     /// Through a pooler in transaction mode, which can hand each transaction a different server session: no statements
     /// prepared on a session (PgBouncer 1.18 cannot keep them), and no startup options (it refuses them; set the
-    /// session timeouts on the role instead, see README, "Behind PgBouncer").
+    /// session timeouts on the role instead, see docs/operations.md, "Behind PgBouncer").
     /// </param>
     internal static string WithServiceDefaults(string connectionString, bool behindPooler = false)
     {

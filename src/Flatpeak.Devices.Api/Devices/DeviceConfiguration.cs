@@ -9,7 +9,7 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
     {
         device.ToTable("devices");
         // Keys lead with the tenant (distribution column on Citus); the same index serves get-by-id and the newest-first list.
-        // No foreign key to accounts: every insert would take a KEY SHARE lock on the one account row (README, "Write path").
+        // No foreign key to accounts: every insert would take a KEY SHARE lock on the one account row (docs/design.md, "Nothing points at a deleted object").
         device.HasKey(d => new { d.AccountId, d.LiveMode, d.Id });
         device.Property(d => d.Id).UseCollation("C");
         device.Property(d => d.AccountId).UseCollation("C");

@@ -86,7 +86,7 @@ public sealed partial class FeedHorizon(NpgsqlDataSource database, IMeterFactory
     }
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "The event feed is held back {Seconds:F0} s by the transaction of PostgreSQL backend {Pid} ({ApplicationName}, {State}); README, \"A stuck event feed\"")]
+        Message = "The event feed is held back {Seconds:F0} s by the transaction of PostgreSQL backend {Pid} ({ApplicationName}, {State}); docs/operations.md, \"A stuck event feed\"")]
     private static partial void LogHeld(ILogger logger, double seconds, int? pid, string? applicationName, string? state);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the event feed's horizon: {Reason}")]

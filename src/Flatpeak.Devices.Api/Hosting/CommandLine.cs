@@ -18,7 +18,7 @@ public static class CommandLine
         {Accounts.OperatorCommands.Commands}
 
         exit codes: 0 stopped normally or command done; 1 configuration or database error at start,
-        or a command failed; 2 usage error. The configuration keys are listed in the README.
+        or a command failed; 2 usage error. The configuration keys are listed in docs/operations.md.
         """;
 
     /// <summary>

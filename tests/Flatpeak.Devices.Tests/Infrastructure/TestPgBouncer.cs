@@ -6,7 +6,7 @@ namespace Flatpeak.Devices.Tests.Infrastructure;
 
 /// <summary>
 /// PgBouncer (the Debian package's binary) in transaction pooling mode in front of the test cluster, as a deployment
-/// of many instances runs it (README, "Behind PgBouncer"); every database name is passed through.
+/// of many instances runs it (docs/operations.md, "Behind PgBouncer"); every database name is passed through.
 /// </summary>
 public sealed class TestPgBouncer : IAsyncDisposable
 {

@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace Flatpeak.Devices.Tests.Unit;
 
-/// <summary>service.env, the runtime environment every launcher sources next to the service's dll (README, "Choices").</summary>
+/// <summary>service.env, the runtime environment every launcher sources next to the service's dll (docs/operations.md, "Configuration reference").</summary>
 public sealed class ServiceEnvironmentTests
 {
     [Theory]
