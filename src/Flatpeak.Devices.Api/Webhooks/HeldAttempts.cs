@@ -1,57 +1,49 @@
 namespace Flatpeak.Devices.Api.Webhooks;
 
 /// <summary>
-/// The attempts an instance holds: claimed up to <see cref="Ahead"/> times its concurrency limits, and started as the
-/// limits allow (in total and per endpoint; endpoints take turns, each endpoint's attempts in claim order). Holding more
-/// than can run lets one dispatch or claim take a burst whole, where claiming only what could start at once cost a claim
-/// statement per finished attempt once a burst outran the limits (measured: 10.9 ms per claim of 13 at half load).
+/// The attempts an instance holds: claimed up to <see cref="Ahead"/> times its concurrency limits, and started in claim
+/// order as the limits allow (in total and per endpoint: an endpoint at its limit is passed over, not waited for).
+/// Holding more than can run lets one dispatch or claim take a burst whole, where claiming only what could start at once
+/// cost a claim statement per finished attempt once a burst outran the limits (measured: 10.9 ms per claim of 13 at half load).
 /// </summary>
-public sealed class HeldAttempts(int maxRunning, int maxRunningPerEndpoint, double timeoutSeconds)
+public sealed class HeldAttempts(int maxRunning, int maxRunningPerEndpoint, double timeoutSeconds, TimeProvider time)
 {
     /// <summary>How many times its concurrency limits an instance holds claimed.</summary>
     public const int Ahead = 4;
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Queue<ClaimedAttempt>> _waiting = new(StringComparer.Ordinal);
-    private readonly Queue<string> _turns = new();
+    private readonly LinkedList<(ClaimedAttempt Attempt, DateTimeOffset SendBy)> _waiting = new();
     private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal);
     private int _heldTotal;
     private int _runningTotal;
 
     /// <summary>
-    /// What this instance may claim now. The lease outlasts the longest an attempt can wait and run (<see cref="Ahead"/>
-    /// rounds of its endpoint's attempts before it, then its own, each within the timeout), so that only a crashed
-    /// instance's attempt is ever made again.
+    /// How long a claim holds an attempt: a wait in claim order (what was claimed before it, <see cref="Ahead"/> rounds at
+    /// most, one more for the attempts that passed an endpoint at its limit) and its own attempt, each within the timeout,
+    /// and 5 s to spare. An attempt still waiting when only its own timeout and the 5 s are left is let go unsent
+    /// (<see cref="Startable"/>), so that it is never made twice at once.
     /// </summary>
+    public TimeSpan Lease => TimeSpan.FromSeconds((timeoutSeconds * (Ahead + 2)) + 5);
+
+    /// <summary>What this instance may claim now.</summary>
     public WebhookDeliveryStatements.AttemptRoom Room()
     {
         lock (_gate)
         {
-            return new(
-                [.. _held.Keys], [.. _held.Values], maxRunningPerEndpoint * Ahead, (maxRunning * Ahead) - _heldTotal,
-                TimeSpan.FromSeconds((timeoutSeconds * (Ahead + 1)) + 5));
+            return new([.. _held.Keys], [.. _held.Values], maxRunningPerEndpoint * Ahead, (maxRunning * Ahead) - _heldTotal, Lease);
         }
     }
 
-    /// <summary>Holds newly claimed attempts; returns those to start now.</summary>
-    public List<ClaimedAttempt> Add(IReadOnlyList<ClaimedAttempt> claimed)
+    /// <summary>Holds newly claimed attempts; returns those to start now, and those let go unsent (<see cref="Startable"/>).</summary>
+    public (List<ClaimedAttempt> Start, List<ClaimedAttempt> LetGo) Add(IReadOnlyList<ClaimedAttempt> claimed)
     {
         lock (_gate)
         {
+            var sendBy = time.GetUtcNow() + Lease - TimeSpan.FromSeconds(timeoutSeconds + 5);
             foreach (var attempt in claimed)
             {
-                if (!_waiting.TryGetValue(attempt.WebhookId, out var waiting))
-                {
-                    _waiting[attempt.WebhookId] = waiting = new();
-                }
-
-                if (waiting.Count == 0)
-                {
-                    _turns.Enqueue(attempt.WebhookId);
-                }
-
-                waiting.Enqueue(attempt);
+                _waiting.AddLast((attempt, sendBy));
                 _held[attempt.WebhookId] = _held.GetValueOrDefault(attempt.WebhookId) + 1;
                 _heldTotal++;
             }
@@ -61,54 +53,60 @@ public sealed class HeldAttempts(int maxRunning, int maxRunningPerEndpoint, doub
     }
 
     /// <summary>
-    /// Lets go of a finished attempt; returns those to start now, and whether half of what the instance may hold is free
-    /// again (in total, or for the attempt's endpoint): time to claim more.
+    /// Lets go of a finished attempt; returns those to start now, those let go unsent, and whether half of what the
+    /// instance may hold is free again (in total, or for the attempt's endpoint): time to claim more.
     /// </summary>
-    public (List<ClaimedAttempt> Start, bool HalfFree) Finished(ClaimedAttempt attempt)
+    public (List<ClaimedAttempt> Start, List<ClaimedAttempt> LetGo, bool HalfFree) Finished(ClaimedAttempt attempt)
     {
         lock (_gate)
         {
-            var held = Decrement(_held, attempt.WebhookId);
+            var held = Release(attempt);
             Decrement(_running, attempt.WebhookId);
-            _heldTotal--;
             _runningTotal--;
             var halfFree = _heldTotal <= maxRunning * Ahead / 2 || held <= maxRunningPerEndpoint * Ahead / 2;
-            return (Startable(), halfFree);
+            var (start, letGo) = Startable();
+            return (start, letGo, halfFree);
         }
     }
 
-    /// <summary>Takes the attempts the limits let start, one per endpoint in turn.</summary>
-    private List<ClaimedAttempt> Startable()
+    /// <summary>
+    /// Takes, in claim order, the attempts the limits let start; and lets go of those that waited so long that their
+    /// lease could run out before their attempt did (another claim, here or elsewhere, then makes them).
+    /// </summary>
+    private (List<ClaimedAttempt> Start, List<ClaimedAttempt> LetGo) Startable()
     {
-        var start = new List<ClaimedAttempt>();
-        var idle = 0;
-        while (_runningTotal < maxRunning && _turns.Count > 0 && idle < _turns.Count)
+        List<ClaimedAttempt> start = [], letGo = [];
+        var now = time.GetUtcNow();
+        var node = _waiting.First;
+        while (node is not null && _runningTotal < maxRunning)
         {
-            var endpoint = _turns.Dequeue();
-            var waiting = _waiting[endpoint];
-            if (_running.GetValueOrDefault(endpoint) < maxRunningPerEndpoint)
+            var next = node.Next;
+            var (attempt, sendBy) = node.Value;
+            if (now > sendBy)
             {
-                start.Add(waiting.Dequeue());
-                _running[endpoint] = _running.GetValueOrDefault(endpoint) + 1;
-                _runningTotal++;
-                idle = 0;
+                _waiting.Remove(node);
+                Release(attempt);
+                letGo.Add(attempt);
             }
-            else
+            else if (_running.GetValueOrDefault(attempt.WebhookId) < maxRunningPerEndpoint)
             {
-                idle++;
+                _waiting.Remove(node);
+                _running[attempt.WebhookId] = _running.GetValueOrDefault(attempt.WebhookId) + 1;
+                _runningTotal++;
+                start.Add(attempt);
             }
 
-            if (waiting.Count > 0)
-            {
-                _turns.Enqueue(endpoint);
-            }
-            else
-            {
-                _waiting.Remove(endpoint);
-            }
+            node = next;
         }
 
-        return start;
+        return (start, letGo);
+    }
+
+    /// <summary>No longer held: returns how many its endpoint still holds.</summary>
+    private int Release(ClaimedAttempt attempt)
+    {
+        _heldTotal--;
+        return Decrement(_held, attempt.WebhookId);
     }
 
     private static int Decrement(Dictionary<string, int> counts, string endpoint)

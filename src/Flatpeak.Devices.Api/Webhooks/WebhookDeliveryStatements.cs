@@ -64,20 +64,24 @@ public static class WebhookDeliveryStatements
     /// deliveries due now that fit this instance's room (<c>@limit</c> in all, <c>@per_endpoint</c> per endpoint less
     /// <c>@busy_counts</c> held for <c>@busy_ids</c>) are created claimed, as <see cref="Claim"/> leaves them, and
     /// returned with their events, so a first attempt costs no claim. Every row carries whether a position read all it
-    /// could take (read again) and how many due deliveries were left unclaimed; with none claimed, one row carries only those.
+    /// had room for (read again), whether one read all it took (more is waiting) and how many due deliveries were left
+    /// unclaimed; with none claimed, one row carries only those.
     /// </para>
     /// </summary>
     private const string Dispatch = $"""
         WITH busy AS (
             SELECT * FROM unnest(@busy_ids::text[], @busy_counts::int[]) AS b(webhook_id, n)
-        ), position AS (
-            -- How many events to read: what the account's roomiest endpoint here can take (and this instance in all);
-            -- with no room, @no_room_batch, so that full endpoints do not stop the feed.
-            SELECT p.*, coalesce(nullif(least(@limit, (
+        ), room AS (
+            -- What the account's roomiest enabled endpoint can take here, within this instance's room in all; with none
+            -- enabled, as much as a dispatch reads (there is nothing to claim).
+            SELECT p.*, least(@limit, coalesce((
                 SELECT max(@per_endpoint - coalesce(b.n, 0)) FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
-                WHERE w.account_id = p.account_id AND w.live_mode = p.live_mode AND w.status = '{WebhookRules.Enabled}')), 0), @no_room_batch) AS take
+                WHERE w.account_id = p.account_id AND w.live_mode = p.live_mode AND w.status = '{WebhookRules.Enabled}'), @max_batch)) AS room
             FROM unnest(@account_ids::text[], @live_modes::boolean[], @xact_ids::bigint[], @event_ids::text[])
                 AS p(account_id, live_mode, xact_id, event_id)
+        ), position AS (
+            -- How many events to read: the room; with none, @no_room_batch, so that full endpoints do not stop the feed.
+            SELECT r.*, CASE WHEN r.room > 0 THEN least(r.room, @max_batch) ELSE @no_room_batch END AS take FROM room r
         ), batch AS (
             SELECT e.account_id, e.live_mode, e.id, e.type, e.object_id, e.data, e.time_created, e.api_version, e.written_at, e.xact_id
             FROM position p
@@ -87,7 +91,7 @@ public static class WebhookDeliveryStatements
                 WHERE e.account_id = p.account_id AND e.live_mode = p.live_mode
                   AND (e.xact_id, e.id) > (p.xact_id, p.event_id COLLATE "C") AND e.xact_id < {EventFeed.SettledBelowSql}
                 ORDER BY e.xact_id, e.id
-                LIMIT least(p.take, @max_batch)
+                LIMIT p.take
             ) e
         ), target AS (
             SELECT b.account_id, b.live_mode, b.id AS event_id, b.xact_id, b.time_created, w.id AS webhook_id, w.url
@@ -128,12 +132,13 @@ public static class WebhookDeliveryStatements
             UPDATE webhook_feed_positions p SET xact_id = last.xact_id, event_id = last.id
             FROM last WHERE p.account_id = last.account_id AND p.live_mode = last.live_mode
         ), counts AS (
-            SELECT coalesce((SELECT bool_or(r.n >= least(p.take, @max_batch)) FROM position p
-                             JOIN (SELECT account_id, live_mode, count(*) AS n FROM batch GROUP BY account_id, live_mode) r
-                               ON r.account_id = p.account_id AND r.live_mode = p.live_mode), false) AS full,
+            SELECT coalesce(bool_or(r.n >= p.take AND p.room > 0), false) AS full, coalesce(bool_or(r.n >= p.take), false) AS behind,
                    (SELECT count(*) FROM created WHERE attempts = 0 AND next_attempt_at <= now())::int AS left_due
+            FROM position p
+            JOIN (SELECT account_id, live_mode, count(*) AS n FROM batch GROUP BY account_id, live_mode) r
+              ON r.account_id = p.account_id AND r.live_mode = p.live_mode
         )
-        SELECT n.full, n.left_due, c.account_id, c.live_mode, c.id, c.webhook_id, c.attempts, t.url,
+        SELECT n.full, n.behind, n.left_due, c.account_id, c.live_mode, c.id, c.webhook_id, c.attempts, t.url,
                b.id, b.type, b.object_id, b.data, b.time_created, b.api_version, b.written_at
         FROM counts n
         LEFT JOIN created c ON c.attempts = 1
@@ -228,7 +233,7 @@ public static class WebhookDeliveryStatements
 
             if (accountIds.Count == 0)
             {
-                return new(false, 0, []);
+                return new(false, false, 0, []);
             }
 
             await using var dispatch = new NpgsqlCommand(Dispatch, connection, transaction);
@@ -241,22 +246,22 @@ public static class WebhookDeliveryStatements
             dispatch.Parameters.Add(Parameter("first_delay", firstDelay));
             dispatch.Parameters.Add(Parameter("now", now));
             dispatch.Parameters.AddRange(room.Parameters());
-            var (full, leftDue) = (false, 0);
+            var (full, behind, leftDue) = (false, false, 0);
             var claimed = new List<ClaimedAttempt>();
             await using (var reader = await dispatch.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    (full, leftDue) = (reader.GetBoolean(0), reader.GetInt32(1));
-                    if (!reader.IsDBNull(2))
+                    (full, behind, leftDue) = (reader.GetBoolean(0), reader.GetBoolean(1), reader.GetInt32(2));
+                    if (!reader.IsDBNull(3))
                     {
-                        claimed.Add(ReadAttempt(reader, 2));
+                        claimed.Add(ReadAttempt(reader, 3));
                     }
                 }
             }
 
             await transaction.CommitAsync(cancellationToken);
-            return new(full, leftDue, claimed);
+            return new(full, behind, leftDue, claimed);
         }
         finally
         {
@@ -313,8 +318,11 @@ public static class WebhookDeliveryStatements
         ];
     }
 
-    /// <summary>A dispatch's result: whether a position read all it could take (read again), the due deliveries it left unclaimed, and those it claimed.</summary>
-    public sealed record Dispatched(bool Full, int LeftDue, List<ClaimedAttempt> Claimed);
+    /// <summary>
+    /// A dispatch's result: whether a position read all it had room for (read again), whether one read all it took (more
+    /// is waiting), the due deliveries it left unclaimed, and those it claimed.
+    /// </summary>
+    public sealed record Dispatched(bool Full, bool Behind, int LeftDue, List<ClaimedAttempt> Claimed);
 
     /// <summary>An attempt's outcome: its status after it, the answer's status code or a short error, and when the next attempt is due.</summary>
     public sealed record Outcome(ClaimedAttempt Attempt, string Status, int? Code, string? Error, DateTimeOffset? Next);

@@ -54,7 +54,7 @@ public sealed partial class WebhookEngine(
     private readonly WebhookOptions _options = options.Value;
 
     private readonly HeldAttempts _held =
-        new(options.Value.MaxConcurrentAttempts, options.Value.MaxConcurrentAttemptsPerEndpoint, options.Value.TimeoutSeconds);
+        new(options.Value.MaxConcurrentAttempts, options.Value.MaxConcurrentAttemptsPerEndpoint, options.Value.TimeoutSeconds, time);
 
     // One claim at a time (a dispatch's or the sender's), so that the room each is given is the room there is.
     private readonly SemaphoreSlim _claiming = new(1, 1);
@@ -135,12 +135,9 @@ public sealed partial class WebhookEngine(
     {
         try
         {
-            bool more;
-            do
+            while (await DispatchAsync(stoppingToken))
             {
-                (more, _feedBehind) = await DispatchAsync(stoppingToken);
             }
-            while (more);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
@@ -230,10 +227,10 @@ public sealed partial class WebhookEngine(
 
     /// <summary>
     /// One dispatch: creates the deliveries of the next events and starts the first attempts that fit
-    /// (<see cref="WebhookDeliveryStatements.DispatchAsync"/>). Returns whether to read again now, and whether events are
-    /// left for want of room.
+    /// (<see cref="WebhookDeliveryStatements.DispatchAsync"/>). Returns whether to read again now; notes whether events
+    /// are left for want of room (a finished attempt then wakes the dispatch).
     /// </summary>
-    private async Task<(bool More, bool Behind)> DispatchAsync(CancellationToken cancellationToken)
+    private async Task<bool> DispatchAsync(CancellationToken cancellationToken)
     {
         await _claiming.WaitAsync(cancellationToken);
         try
@@ -249,8 +246,9 @@ public sealed partial class WebhookEngine(
                 wakeUp.Now();
             }
 
-            var roomLeft = _held.Room().Limit > 0;
-            return (dispatched.Full && roomLeft, dispatched.Full && !roomLeft);
+            var more = dispatched.Full && _held.Room().Limit > 0;
+            _feedBehind = dispatched.Behind && !more;
+            return more;
         }
         finally
         {
@@ -271,8 +269,8 @@ public sealed partial class WebhookEngine(
 
             await using var scope = scopes.CreateAsyncScope();
             var claimed = await WebhookDeliveryStatements.ClaimAsync(scope.ServiceProvider.GetRequiredService<DevicesDbContext>(), room, cancellationToken);
-            // A claim that found any may have left more (the room per endpoint ends it, too); one that found none has not.
-            _moreDue = claimed.Count > 0;
+            // A claim that found any may have left more; so may one that found none for an endpoint at its limit here.
+            _moreDue = claimed.Count > 0 || room.BusyCounts.Any(n => n >= room.PerEndpoint);
             Start(claimed, cancellationToken);
         }
         finally
@@ -281,10 +279,25 @@ public sealed partial class WebhookEngine(
         }
     }
 
-    private void Start(List<ClaimedAttempt> claimed, CancellationToken stoppingToken) => Run(_held.Add(claimed), stoppingToken);
-
-    private void Run(List<ClaimedAttempt> startable, CancellationToken stoppingToken)
+    private void Start(List<ClaimedAttempt> claimed, CancellationToken stoppingToken)
     {
+        var (startable, letGo) = _held.Add(claimed);
+        Run(startable, letGo, stoppingToken);
+    }
+
+    private void Run(List<ClaimedAttempt> startable, List<ClaimedAttempt> letGo, CancellationToken stoppingToken)
+    {
+        foreach (var attempt in letGo)
+        {
+            LetGo(logger, attempt.Id);
+        }
+
+        if (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: what has not started stays unsent, and its lease runs out.
+            return;
+        }
+
         foreach (var attempt in startable)
         {
             _ = Task.Run(() => AttemptAsync(attempt, stoppingToken), CancellationToken.None);
@@ -314,8 +327,8 @@ public sealed partial class WebhookEngine(
         }
         finally
         {
-            var (startable, halfFree) = _held.Finished(attempt);
-            Run(startable, stoppingToken);
+            var (startable, letGo, halfFree) = _held.Finished(attempt);
+            Run(startable, letGo, stoppingToken);
             if (halfFree && _moreDue)
             {
                 // Room to claim a good batch (this attempt stays leased until its outcome is written).
@@ -406,6 +419,9 @@ public sealed partial class WebhookEngine(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId}: the attempt failed inside the service.")]
     private static partial void AttemptFailed(ILogger logger, Exception exception, string deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} waited for a free slot in this instance until its lease could run out before its attempt; let go unsent, it is attempted again once the lease has run out.")]
+    private static partial void LetGo(ILogger logger, string deliveryId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Count} webhook attempts failed; their leases will run out and the attempts be made again.")]
     private static partial void RecordingFailed(ILogger logger, Exception exception, int count);

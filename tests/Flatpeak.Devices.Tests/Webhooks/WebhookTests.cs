@@ -490,9 +490,10 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
     {
         await using var receiver = await Receiver.StartAsync();
         receiver.Answers["/backlog"] = _ => (200, TimeSpan.FromMilliseconds(10));
-        // It holds at most 2 × Ahead attempts, and never polls: 200 events are read in many turns.
+        // It holds at most 4 × Ahead attempts, 2 × Ahead for one endpoint, and never polls: 200 events are read in many
+        // turns, and a claim that finds the endpoint at its limit here does not end the claiming.
         await using var instance = await IsolatedAsync(
-            ("Webhooks:MaxConcurrentAttempts", "2"), ("Webhooks:MaxConcurrentAttemptsPerEndpoint", "2"), ("Webhooks:PollSeconds", "3600"));
+            ("Webhooks:MaxConcurrentAttempts", "4"), ("Webhooks:MaxConcurrentAttemptsPerEndpoint", "2"), ("Webhooks:PollSeconds", "3600"));
         using var client = await instance.ClientAsync();
         var webhook = await CreateWebhookAsync(client, receiver.Url("/backlog"), ["location.create"]);
 
