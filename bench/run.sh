@@ -52,7 +52,7 @@ api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0))
 # Commit timestamps: the webhook run measures delivery lag from each event's commit.
 # PG_SETTINGS: more postgres -c settings, e.g. PG_SETTINGS="shared_buffers=2GB" (the default is PostgreSQL's 128MB).
 # shellcheck disable=SC2086
-[ "${STATEMENTS:-0}" = 1 ] && PG_SETTINGS="${PG_SETTINGS:-} shared_preload_libraries=pg_stat_statements"
+[ "${STATEMENTS:-0}" = 1 ] && PG_SETTINGS="${PG_SETTINGS:-} shared_preload_libraries=pg_stat_statements pg_stat_statements.track_planning=on"
 connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on track_commit_timestamp=on ${PG_SETTINGS:-})
 [ "${STATEMENTS:-0}" = 1 ] && "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -c "CREATE EXTENSION pg_stat_statements"
 psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1)
@@ -133,10 +133,10 @@ hey_measure() {
 statements_top() {
   [ "${STATEMENTS:-0}" = 1 ] || return 0
   if [ -n "${1:-}" ]; then
-    echo "== the ten costliest statements: $1 (pg_stat_statements: calls | total ms | mean µs | rows | statement)" >&2
-    "${psql_cmd[@]}" -F ' | ' -c "SELECT calls, round(total_exec_time)::bigint, round((total_exec_time / calls * 1000)::numeric), rows,
-                                         regexp_replace(left(query, 110), '\s+', ' ', 'g')
-                                  FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10" >&2
+    echo "== the ten costliest statements: $1 (pg_stat_statements: calls | planning ms | executing ms | mean µs executing | rows | statement)" >&2
+    "${psql_cmd[@]}" -F ' | ' -c "SELECT calls, round(total_plan_time)::bigint, round(total_exec_time)::bigint, round((total_exec_time / nullif(calls, 0) * 1000)::numeric), rows,
+                                         regexp_replace(left(query, 100), '\s+', ' ', 'g')
+                                  FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 10" >&2
   fi
   "${psql_cmd[@]}" -c "SELECT pg_stat_statements_reset()" >/dev/null
 }

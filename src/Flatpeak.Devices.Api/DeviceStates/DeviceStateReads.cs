@@ -1,3 +1,4 @@
+using Flatpeak.Devices.Api.Data;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -25,8 +26,6 @@ public sealed record DeviceStatePageQuery(
 /// </summary>
 public sealed class DeviceStateReads(NpgsqlDataSource dataSource)
 {
-    private const string GenericPlan = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
-
     /// <summary>How far back from its newest possible record a page is read first.</summary>
     public static readonly TimeSpan RecentWindow = TimeSpan.FromDays(31);
 
@@ -106,7 +105,7 @@ public sealed class DeviceStateReads(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // One round trip, one implicit transaction (a batch ends in one Sync): the setting holds for the read alone.
         await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(GenericPlan));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(PlanCache.ForceGenericPlan));
         var read = new NpgsqlBatchCommand(PageStatement);
         batch.BatchCommands.Add(read);
         read.Parameters.Add(new NpgsqlParameter<string>("account_id", NpgsqlDbType.Text) { TypedValue = query.AccountId });

@@ -219,9 +219,15 @@ public static class WebhookDeliveryStatements
             List<string> accountIds = [], eventIds = [];
             List<bool> liveModes = [];
             List<long> xactIds = [];
-            await using (var positions = new NpgsqlCommand(LockPositions, connection, transaction))
+            // The dispatch runs on its generic plan: planned for its parameters it cost as much again as it ran (2.3 ms a
+            // call, measured with pg_stat_statements' track_planning), over the events' monthly partitions.
+            await using (var positions = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands = { new NpgsqlBatchCommand(PlanCache.ForceGenericPlan), new NpgsqlBatchCommand(LockPositions) },
+            })
             await using (var reader = await positions.ExecuteReaderAsync(cancellationToken))
             {
+                await reader.NextResultAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     accountIds.Add(reader.GetString(0));
