@@ -34,9 +34,10 @@ pg_bin=$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sor
 
 work=$(mktemp -d /tmp/flatpeak-bench.XXXXXX)
 chmod 755 "$work"
-service_pid="" receiver_pid="" floor_pid="" second_pid=""
+service_pid="" receiver_pid="" floor_pid="" second_pid="" holder_pid=""
 cleanup() {
   [ -n "$receiver_pid" ] && { kill "$receiver_pid" 2>/dev/null || true; }
+  [ -n "$holder_pid" ] && { kill "$holder_pid" 2>/dev/null || true; }
   [ -n "$second_pid" ] && { kill "$second_pid" 2>/dev/null || true; }
   [ -n "$floor_pid" ] && { kill "$floor_pid" 2>/dev/null || true; }
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
@@ -51,8 +52,8 @@ pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0));
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Commit timestamps: the webhook run measures delivery lag from each event's commit.
 # PG_SETTINGS: more postgres -c settings, e.g. PG_SETTINGS="shared_buffers=2GB" (the default is PostgreSQL's 128MB).
-# shellcheck disable=SC2086
 [ "${STATEMENTS:-0}" = 1 ] && PG_SETTINGS="${PG_SETTINGS:-} shared_preload_libraries=pg_stat_statements pg_stat_statements.track_planning=on"
+# shellcheck disable=SC2086
 connection=$(scripts/throwaway-postgres.sh start "$work/pg" "$pg_port" synchronous_commit=on track_commit_timestamp=on ${PG_SETTINGS:-})
 [ "${STATEMENTS:-0}" = 1 ] && "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -c "CREATE EXTENSION pg_stat_statements"
 psql_cmd=("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1)
@@ -302,6 +303,7 @@ if has delivery; then
   delivery_full_lag=$(delivery_lag "$webhook_id" "$since")
   echo "deliveries, lag p50 ms, p99 ms, not succeeded: $delivery_full_lag" >&2
   echo "== the same load while a transaction holds the feed back, then the drain" >&2
+  statements_top
   before=$(received)
   since=$("${psql_cmd[@]}" -c "SELECT now()")
   "${psql_cmd[@]}" -c "BEGIN; SELECT pg_current_xact_id(); SELECT pg_sleep($DURATION + 1); COMMIT;" >/dev/null &
@@ -310,6 +312,7 @@ if has delivery; then
   measure 8 bench/post-device.lua /devices >/dev/null
   events=$("${psql_cmd[@]}" -c "SELECT count(*) FROM events WHERE type = 'device.create' AND written_at >= '$since'")
   wait "$holder_pid"
+  holder_pid=""
   s0=$(service_ticks); p0=$(postgres_ticks); t0=$(date +%s.%N)
   for _ in $(seq 1 3000); do [ "$(( $(received) - before ))" -ge "$events" ] && break; sleep 0.1; done
   for _ in $(seq 1 100); do [ "$(pending)" = f ] && break; sleep 0.1; done

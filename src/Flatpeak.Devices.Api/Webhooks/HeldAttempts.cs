@@ -11,6 +11,9 @@ public sealed class HeldAttempts(int maxRunning, int maxRunningPerEndpoint, doub
     /// <summary>How many times its concurrency limits an instance holds claimed.</summary>
     public const int Ahead = 4;
 
+    /// <summary>The lease's spare time past the longest wait and attempt.</summary>
+    private static readonly TimeSpan Spare = TimeSpan.FromSeconds(5);
+
     private readonly Lock _gate = new();
     private readonly LinkedList<(ClaimedAttempt Attempt, DateTimeOffset SendBy)> _waiting = new();
     private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
@@ -21,10 +24,10 @@ public sealed class HeldAttempts(int maxRunning, int maxRunningPerEndpoint, doub
     /// <summary>
     /// How long a claim holds an attempt: a wait in claim order (what was claimed before it, <see cref="Ahead"/> rounds at
     /// most, one more for the attempts that passed an endpoint at its limit) and its own attempt, each within the timeout,
-    /// and 5 s to spare. An attempt still waiting when only its own timeout and the 5 s are left is let go unsent
-    /// (<see cref="Startable"/>), so that it is never made twice at once.
+    /// and <see cref="Spare"/>. An attempt still waiting when only its own timeout and the spare are left is let go
+    /// unsent (<see cref="Startable"/>), so that it is never made twice at once.
     /// </summary>
-    public TimeSpan Lease => TimeSpan.FromSeconds((timeoutSeconds * (Ahead + 2)) + 5);
+    public TimeSpan Lease => (TimeSpan.FromSeconds(timeoutSeconds) * (Ahead + 2)) + Spare;
 
     /// <summary>What this instance may claim now.</summary>
     public WebhookDeliveryStatements.AttemptRoom Room()
@@ -40,7 +43,7 @@ public sealed class HeldAttempts(int maxRunning, int maxRunningPerEndpoint, doub
     {
         lock (_gate)
         {
-            var sendBy = time.GetUtcNow() + Lease - TimeSpan.FromSeconds(timeoutSeconds + 5);
+            var sendBy = time.GetUtcNow() + Lease - TimeSpan.FromSeconds(timeoutSeconds) - Spare;
             foreach (var attempt in claimed)
             {
                 _waiting.AddLast((attempt, sendBy));

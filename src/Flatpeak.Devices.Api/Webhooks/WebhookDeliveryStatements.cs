@@ -13,7 +13,8 @@ public sealed record ClaimedAttempt(
 
 /// <summary>
 /// The SQL of webhook delivery, in one place. PostgreSQL is the queue: the dispatcher turns the event feed into
-/// deliveries, instances claim due attempts with <c>FOR UPDATE SKIP LOCKED</c> and a lease, and record the outcome.
+/// deliveries and claims the first attempts it has room for; instances claim the other due attempts with
+/// <c>FOR UPDATE SKIP LOCKED</c>, each with a lease, and record the outcome.
 /// </summary>
 public static class WebhookDeliveryStatements
 {
@@ -74,9 +75,10 @@ public static class WebhookDeliveryStatements
         ), room AS (
             -- What the account's roomiest enabled endpoint can take here, within this instance's room in all; with none
             -- enabled, as much as a dispatch reads (there is nothing to claim).
-            SELECT p.*, least(@limit, coalesce((
-                SELECT max(@per_endpoint - coalesce(b.n, 0)) FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
-                WHERE w.account_id = p.account_id AND w.live_mode = p.live_mode AND w.status = '{WebhookRules.Enabled}'), @max_batch)) AS room
+            SELECT p.*, (
+                SELECT CASE WHEN count(*) = 0 THEN @max_batch ELSE least(@limit, max(@per_endpoint - coalesce(b.n, 0))) END
+                FROM webhooks w LEFT JOIN busy b ON b.webhook_id = w.id
+                WHERE w.account_id = p.account_id AND w.live_mode = p.live_mode AND w.status = '{WebhookRules.Enabled}') AS room
             FROM unnest(@account_ids::text[], @live_modes::boolean[], @xact_ids::bigint[], @event_ids::text[])
                 AS p(account_id, live_mode, xact_id, event_id)
         ), position AS (
@@ -96,13 +98,13 @@ public static class WebhookDeliveryStatements
         ), target AS (
             SELECT b.account_id, b.live_mode, b.id AS event_id, b.xact_id, b.time_created, w.id AS webhook_id, w.url
             FROM batch b
-            JOIN webhooks w ON w.account_id = b.account_id AND w.live_mode = b.live_mode AND w.status = 'enabled'
+            JOIN webhooks w ON w.account_id = b.account_id AND w.live_mode = b.live_mode AND w.status = '{WebhookRules.Enabled}'
                 AND (w.enabled_events @> ARRAY[b.type::text] OR w.enabled_events @> ARRAY['{WebhookRules.AllEvents}'])
                 AND w.time_created <= b.time_created
             -- An endpoint being deleted (its row locked FOR UPDATE) is waited for, then not found: no orphan deliveries.
             FOR KEY SHARE OF w
         ), placed AS (
-            -- Each due one's place in its endpoint's line, counting what this instance has in flight there.
+            -- Each due one's place in its endpoint's line, counting what this instance holds there.
             SELECT t.account_id, t.live_mode, t.event_id, t.webhook_id, t.xact_id,
                    row_number() OVER (PARTITION BY t.webhook_id ORDER BY t.xact_id, t.event_id)
                      + coalesce((SELECT b.n FROM busy b WHERE b.webhook_id = t.webhook_id), 0) AS place
@@ -164,7 +166,7 @@ public static class WebhookDeliveryStatements
             ORDER BY d.next_attempt_at
             LIMIT @limit * 2
         ), candidates AS (
-            -- Each one's place in its endpoint's line, counting what this instance has in flight there.
+            -- Each one's place in its endpoint's line, counting what this instance holds there.
             SELECT s.account_id, s.live_mode, s.id,
                    row_number() OVER (PARTITION BY s.webhook_id ORDER BY s.next_attempt_at)
                      + coalesce((SELECT b.n FROM unnest(@busy_ids, @busy_counts) AS b(webhook_id, n) WHERE b.webhook_id = s.webhook_id), 0) AS place
@@ -186,6 +188,18 @@ public static class WebhookDeliveryStatements
           AND e.account_id = d.account_id AND e.live_mode = d.live_mode AND e.id = d.event_id
         RETURNING d.account_id, d.live_mode, d.id, d.webhook_id, d.attempts, w.url,
                   e.id, e.type, e.object_id, e.data, e.time_created, e.api_version, e.written_at
+        """;
+
+    /// <summary>
+    /// Gives back the claims of attempts let go unsent: due again, the attempt not counted; only where the claim is
+    /// still the one given back.
+    /// </summary>
+    private const string Release = """
+        UPDATE webhook_deliveries d
+        SET attempts = d.attempts - 1, locked_until = NULL, first_attempt_at = CASE WHEN d.attempts = 1 THEN NULL ELSE d.first_attempt_at END
+        FROM unnest(@account_ids, @live_modes, @ids, @attempts) AS r(account_id, live_mode, id, attempts)
+        WHERE d.account_id = r.account_id AND d.live_mode = r.live_mode AND d.id = r.id
+          AND d.attempts = r.attempts AND d.locked_until IS NOT NULL
         """;
 
     /// <summary>Records the outcomes of many attempts in one statement.</summary>
@@ -312,7 +326,7 @@ public static class WebhookDeliveryStatements
 
     /// <summary>
     /// What an instance may take on: at most <paramref name="Limit"/> attempts, and per endpoint
-    /// <paramref name="PerEndpoint"/> less what it has in flight there (<paramref name="BusyIds"/> / <paramref name="BusyCounts"/>);
+    /// <paramref name="PerEndpoint"/> less what it holds there (<paramref name="BusyIds"/> / <paramref name="BusyCounts"/>);
     /// each held for <paramref name="Lease"/>.
     /// </summary>
     public sealed record AttemptRoom(string[] BusyIds, int[] BusyCounts, int PerEndpoint, int Limit, TimeSpan Lease)
@@ -344,6 +358,16 @@ public static class WebhookDeliveryStatements
                 Parameter("codes", outcomes.Select(o => o.Code).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer),
                 Parameter("errors", outcomes.Select(o => o.Error).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text),
                 Parameter("nexts", outcomes.Select(o => o.Next).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.TimestampTz),
+            ],
+            c => c.ExecuteNonQueryAsync(cancellationToken));
+
+    public static Task ReleaseAsync(DevicesDbContext db, IReadOnlyList<ClaimedAttempt> letGo, CancellationToken cancellationToken) =>
+        RunAsync(db, Release,
+            [
+                Parameter("account_ids", letGo.Select(a => a.AccountId).ToArray()),
+                Parameter("live_modes", letGo.Select(a => a.LiveMode).ToArray()),
+                Parameter("ids", letGo.Select(a => a.Id).ToArray()),
+                Parameter("attempts", letGo.Select(a => a.Attempts).ToArray()),
             ],
             c => c.ExecuteNonQueryAsync(cancellationToken));
 

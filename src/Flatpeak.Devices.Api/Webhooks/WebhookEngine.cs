@@ -9,7 +9,7 @@ using Npgsql;
 
 namespace Flatpeak.Devices.Api.Webhooks;
 
-/// <summary>Wakes the engine before its next poll (a manual retry).</summary>
+/// <summary>Wakes the engine's claims before their next poll: a manual retry, or due deliveries left unclaimed.</summary>
 public sealed class WebhookWakeUp : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
@@ -65,13 +65,14 @@ public sealed partial class WebhookEngine(
     // The dispatch stopped reading for want of room, with events left: when half the room is free again, a finished attempt wakes it.
     private volatile bool _feedBehind;
 
-    /// <summary>Three loops: the feed into deliveries (on a timer), due attempts out (when woken or on the timer), outcomes in (in batches).</summary>
+    /// <summary>Three loops: the feed into deliveries and first attempts out, further due attempts out (each when woken or on the poll), outcomes in (in batches).</summary>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(DispatchLoopAsync(stoppingToken), SendLoopAsync(stoppingToken), RecordLoopAsync(stoppingToken));
 
     /// <summary>
-    /// Reads the feed into deliveries when events are committed (<see cref="FeedSignal"/>: here, or in another instance)
-    /// and otherwise every <see cref="WebhookOptions.PollSeconds"/>. Woken, it waits <see cref="Coalesce"/> (a burst of
+    /// Reads the feed into deliveries when events are committed (<see cref="FeedSignal"/>: here, or in another instance),
+    /// when room freed lets a dispatch that stopped for want of it read on (<see cref="FeedSignal.ReadAgain"/>), and
+    /// otherwise every <see cref="WebhookOptions.PollSeconds"/>. Woken, it waits <see cref="Coalesce"/> (a burst of
     /// commits makes one round), reads, and then reads once more (<see cref="FollowUpAsync"/>).
     /// </summary>
     private async Task DispatchLoopAsync(CancellationToken stoppingToken)
@@ -206,10 +207,28 @@ public sealed partial class WebhookEngine(
         }
     }
 
-    public override void Dispose()
+    /// <summary>
+    /// Gives back the claims of attempts let go unsent (<see cref="HeldAttempts"/>): due again at once, and not counted
+    /// as attempts made. Failing, their leases run out and the next claim counts them; nothing is sent twice either way.
+    /// </summary>
+    private async Task ReleaseAsync(List<ClaimedAttempt> letGo)
     {
-        _claiming.Dispose();
-        base.Dispose();
+        foreach (var attempt in letGo)
+        {
+            LetGo(logger, attempt.Id);
+        }
+
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await WebhookDeliveryStatements.ReleaseAsync(scope.ServiceProvider.GetRequiredService<DevicesDbContext>(), letGo, CancellationToken.None);
+            _moreDue = true;
+            wakeUp.Now();
+        }
+        catch (Exception e)
+        {
+            RecordingFailed(logger, e, letGo.Count);
+        }
     }
 
     /// <summary>After a failed round (the database is away, say): wait before the next, so that an outage is not logged five times a second.</summary>
@@ -239,15 +258,17 @@ public sealed partial class WebhookEngine(
             var db = scope.ServiceProvider.GetRequiredService<DevicesDbContext>();
             var dispatched = await WebhookDeliveryStatements.DispatchAsync(
                 db, MaxDispatchBatch, NoRoomDispatchBatch, _options.Schedule[0], time.GetUtcNow().TruncateToSeconds(), _held.Room(), cancellationToken);
-            Start(dispatched.Claimed, cancellationToken);
+            var (startable, letGo) = _held.Add(dispatched.Claimed);
+            // The flags before any attempt starts, so that the first to finish sees them.
+            var more = dispatched.Full && _held.Room().Limit > 0;
+            _feedBehind = dispatched.Behind && !more;
             if (dispatched.LeftDue > 0)
             {
                 _moreDue = true;
                 wakeUp.Now();
             }
 
-            var more = dispatched.Full && _held.Room().Limit > 0;
-            _feedBehind = dispatched.Behind && !more;
+            Run(startable, letGo, cancellationToken);
             return more;
         }
         finally
@@ -271,7 +292,8 @@ public sealed partial class WebhookEngine(
             var claimed = await WebhookDeliveryStatements.ClaimAsync(scope.ServiceProvider.GetRequiredService<DevicesDbContext>(), room, cancellationToken);
             // A claim that found any may have left more; so may one that found none for an endpoint at its limit here.
             _moreDue = claimed.Count > 0 || room.BusyCounts.Any(n => n >= room.PerEndpoint);
-            Start(claimed, cancellationToken);
+            var (startable, letGo) = _held.Add(claimed);
+            Run(startable, letGo, cancellationToken);
         }
         finally
         {
@@ -279,17 +301,11 @@ public sealed partial class WebhookEngine(
         }
     }
 
-    private void Start(List<ClaimedAttempt> claimed, CancellationToken stoppingToken)
-    {
-        var (startable, letGo) = _held.Add(claimed);
-        Run(startable, letGo, stoppingToken);
-    }
-
     private void Run(List<ClaimedAttempt> startable, List<ClaimedAttempt> letGo, CancellationToken stoppingToken)
     {
-        foreach (var attempt in letGo)
+        if (letGo.Count > 0)
         {
-            LetGo(logger, attempt.Id);
+            _ = ReleaseAsync(letGo);
         }
 
         if (stoppingToken.IsCancellationRequested)
@@ -420,7 +436,7 @@ public sealed partial class WebhookEngine(
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId}: the attempt failed inside the service.")]
     private static partial void AttemptFailed(ILogger logger, Exception exception, string deliveryId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} waited for a free slot in this instance until its lease could run out before its attempt; let go unsent, it is attempted again once the lease has run out.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} waited for a free slot in this instance until its lease could run out before its attempt; let go unsent, its claim given back.")]
     private static partial void LetGo(ILogger logger, string deliveryId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording {Count} webhook attempts failed; their leases will run out and the attempts be made again.")]

@@ -526,6 +526,53 @@ public sealed class WebhookTests(ApiFixture api, ITestOutputHelper output) : Api
     }
 
     [Fact]
+    public async Task A_claim_given_back_unsent_makes_the_delivery_due_again_uncounted_and_a_stale_one_changes_nothing()
+    {
+        var (account, client) = await SignInAsync();
+        // A disabled endpoint: no dispatch or claim of the engine touches its deliveries while the test holds them.
+        var webhook = await CreateWebhookAsync(client, "https://example.com/given-back", ["location.create"], status: "disabled");
+        await CreateLocationAsync(client);
+        await CreateLocationAsync(client);
+        await using var scope = Api.Factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<Flatpeak.Devices.Api.Data.DevicesDbContext>();
+        var events = await db.Events.AsNoTracking().Where(e => e.AccountId == account.AccountId && e.Type == "location.create").OrderBy(e => e.Id).ToListAsync();
+        var now = DateTimeOffset.UtcNow;
+        db.WebhookDeliveries.AddRange(
+            Delivery("whd_given_back_1", events[0], attempts: 1, firstAttemptAt: now),
+            Delivery("whd_given_back_2", events[1], attempts: 3, firstAttemptAt: now.AddHours(-1)));
+        await db.SaveChangesAsync();
+
+        // The first is given back by the claim that holds it; the second by a claim older than the one that holds it.
+        await Flatpeak.Devices.Api.Webhooks.WebhookDeliveryStatements.ReleaseAsync(
+            db, [Claimed("whd_given_back_1", events[0], 1), Claimed("whd_given_back_2", events[1], 2)], CancellationToken.None);
+
+        var stored = await db.WebhookDeliveries.AsNoTracking().Where(d => d.WebhookId == webhook).OrderBy(d => d.Id).ToListAsync();
+        Assert.Equal(["whd_given_back_1", "whd_given_back_2"], stored.Select(d => d.Id));
+        Assert.Equal((0, null, null), (stored[0].Attempts, stored[0].LockedUntil, stored[0].FirstAttemptAt));
+        Assert.Equal(3, stored[1].Attempts);
+        Assert.NotNull(stored[1].LockedUntil);
+        Assert.NotNull(stored[1].FirstAttemptAt);
+
+        Flatpeak.Devices.Api.Webhooks.WebhookDelivery Delivery(string id, Flatpeak.Devices.Api.Events.ApiEvent @event, int attempts, DateTimeOffset firstAttemptAt) => new()
+        {
+            Id = id,
+            AccountId = account.AccountId,
+            LiveMode = false,
+            WebhookId = webhook,
+            EventId = @event.Id,
+            Status = "pending",
+            Attempts = attempts,
+            NextAttemptAt = now,
+            LockedUntil = now.AddMinutes(1),
+            FirstAttemptAt = firstAttemptAt,
+            TimeCreated = now,
+        };
+
+        Flatpeak.Devices.Api.Webhooks.ClaimedAttempt Claimed(string id, Flatpeak.Devices.Api.Events.ApiEvent @event, int attempts) =>
+            new(account.AccountId, false, id, webhook, attempts, "https://example.com/given-back", @event);
+    }
+
+    [Fact]
     public async Task After_a_key_rotation_deliveries_are_signed_with_the_new_key_and_the_old_one_stays_published()
     {
         await using var receiver = await Receiver.StartAsync();
