@@ -198,45 +198,25 @@ kill "$floor_pid" 2>/dev/null || true; wait "$floor_pid" 2>/dev/null || true; fl
 
 fi
 
+# A webhook receiver (bench/receiver.js) on a free port: sets receiver_port and receiver_pid.
+start_receiver() {
+  command -v node >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs >/dev/null; }
+  receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  node bench/receiver.js "$receiver_port" &
+  receiver_pid=$!
+}
+
+# An endpoint of the bench's account at the receiver, subscribed to device.create: prints its id.
+create_endpoint() {
+  curl -fs -X POST "$url/webhooks" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"url\":\"http://127.0.0.1:$receiver_port/hook\",\"enabled_events\":[\"device.create\"]}" | sed -E 's/.*"id":"(whe_[0-9a-f]+)".*/\1/'
+}
+
 # Whether any delivery is pending: t or f (from the queue's index; a count would cost PostgreSQL more than the deliveries).
 pending() { "${psql_cmd[@]}" -c "SELECT EXISTS (SELECT FROM webhook_deliveries WHERE status = 'pending')"; }
 
-declare -A unhooked hooked lags
-if has webhooks; then
-# The same load with one endpoint subscribed to device.create (bench/receiver.js answering 200), right after the
-# same load without it, and the delivery lag: from each event's commit to the first attempt of its delivery.
-command -v node >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs >/dev/null; }
-receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-node bench/receiver.js "$receiver_port" &
-receiver_pid=$!
-for c in $WEBHOOK_CONNECTIONS; do
-  echo "== POST /devices, $c connections, ${DURATION}s, without a webhook endpoint, then with one" >&2
-  unhooked[$c]=$(measure "$c" bench/post-device.lua /devices)
-  echo "${unhooked[$c]}" >&2
-  webhook_id=$(curl -fs -X POST "$url/webhooks" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
-    -d "{\"url\":\"http://127.0.0.1:$receiver_port/hook\",\"enabled_events\":[\"device.create\"]}" | sed -E 's/.*"id":"(whe_[0-9a-f]+)".*/\1/')
-  hooked[$c]=$(measure "$c" bench/post-device.lua /devices)
-  echo "${hooked[$c]}" >&2
-  for _ in $(seq 1 240); do
-    [ "$(pending)" = f ] && break
-    sleep 0.5
-  done
-  lags[$c]=$("${psql_cmd[@]}" -c "
-    SELECT count(*) || ' ' || round((percentile_cont(0.5) WITHIN GROUP (ORDER BY l) * 1000)::numeric, 1) || ' '
-           || round((percentile_cont(0.99) WITHIN GROUP (ORDER BY l) * 1000)::numeric, 1) || ' '
-           || count(*) FILTER (WHERE status <> 'succeeded')
-    FROM (SELECT d.status, extract(epoch FROM d.first_attempt_at - pg_xact_commit_timestamp((e.xact_id % 4294967296)::text::xid)) AS l
-          FROM webhook_deliveries d JOIN events e ON e.account_id = d.account_id AND e.live_mode = d.live_mode AND e.id = d.event_id
-          WHERE d.webhook_id = '$webhook_id') t")
-  echo "deliveries, lag p50 ms, lag p99 ms, not succeeded: ${lags[$c]}" >&2
-  curl -fs -X DELETE "$url/webhooks/$webhook_id" -H "Authorization: Bearer $BENCH_TOKEN" >/dev/null
-done
-kill "$receiver_pid" 2>/dev/null; receiver_pid=""
-
-fi
-
 # Delivery lag (commit of the event to the first attempt of its delivery) of one endpoint's deliveries of events
-# written since $2: "count p50_ms p99_ms not_succeeded".
+# written since $2 (all: -infinity), once none is pending: "count p50_ms p99_ms not_succeeded".
 delivery_lag() {
   local webhook=$1 since=$2
   for _ in $(seq 1 240); do
@@ -252,6 +232,26 @@ delivery_lag() {
           WHERE d.webhook_id = '$webhook' AND e.written_at >= '$since') t"
 }
 
+declare -A unhooked hooked lags
+if has webhooks; then
+# The same load with one endpoint subscribed to device.create (bench/receiver.js answering 200), right after the
+# same load without it, and the delivery lag: from each event's commit to the first attempt of its delivery.
+start_receiver
+for c in $WEBHOOK_CONNECTIONS; do
+  echo "== POST /devices, $c connections, ${DURATION}s, without a webhook endpoint, then with one" >&2
+  unhooked[$c]=$(measure "$c" bench/post-device.lua /devices)
+  echo "${unhooked[$c]}" >&2
+  webhook_id=$(create_endpoint)
+  hooked[$c]=$(measure "$c" bench/post-device.lua /devices)
+  echo "${hooked[$c]}" >&2
+  lags[$c]=$(delivery_lag "$webhook_id" -infinity)
+  echo "deliveries, lag p50 ms, lag p99 ms, not succeeded: ${lags[$c]}" >&2
+  curl -fs -X DELETE "$url/webhooks/$webhook_id" -H "Authorization: Bearer $BENCH_TOKEN" >/dev/null
+done
+kill "$receiver_pid" 2>/dev/null; receiver_pid=""
+
+fi
+
 # Delivery (issue 21's targets), one endpoint subscribed to device.create and answering 200 at once (bench/receiver.js):
 # - the maximum: POST /devices at 8 connections for DURATION, no endpoint; then hey holding half that rate at 8
 #   connections, still without an endpoint (the CPU per request that delivery adds to);
@@ -263,11 +263,8 @@ delivery_lag() {
 #   per second until every event is delivered and recorded, and the CPU per delivery while nothing else runs.
 delivery_quiet="" delivery_max="" delivery_bare="" delivery_half="" delivery_half_lag="" delivery_full="" delivery_full_lag="" delivery_drain=""
 if has delivery; then
-  command -v node >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs >/dev/null; }
   command -v hey >/dev/null 2>&1 || { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq hey >/dev/null; }
-  receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  node bench/receiver.js "$receiver_port" &
-  receiver_pid=$!
+  start_receiver
   received() { curl -fs "http://127.0.0.1:$receiver_port/count"; }
   echo "== POST /devices at 8 connections, ${DURATION}s, no endpoint: the maximum" >&2
   delivery_max=$(measure 8 bench/post-device.lua /devices)
@@ -277,8 +274,7 @@ if has delivery; then
   echo "== POST /devices at ${offered}/s (half of ${max_rps}/s), hey at 8 connections, ${DURATION}s, no endpoint" >&2
   delivery_bare=$(hey_measure 8 "$offered")
   echo "$delivery_bare" >&2
-  webhook_id=$(curl -fs -X POST "$url/webhooks" -H "Authorization: Bearer $BENCH_TOKEN" -H 'Content-Type: application/json' \
-    -d "{\"url\":\"http://127.0.0.1:$receiver_port/hook\",\"enabled_events\":[\"device.create\"]}" | sed -E 's/.*"id":"(whe_[0-9a-f]+)".*/\1/')
+  webhook_id=$(create_endpoint)
   body=$(printf '{"reference_id":"QUIET","type":"BATTERY_SYSTEM","locations":["%s"]}' "$BENCH_LOCATION")
   since=$("${psql_cmd[@]}" -c "SELECT now()")
   echo "== 200 POST /devices one at a time, 20 ms apart, one endpoint" >&2

@@ -62,9 +62,8 @@ public static class EventEndpoints
     public static async Task<Results<Ok<EventResponse>, NotFound<ApiError>>> Get(
         string id, Caller caller, DevicesDbContext db, PartitionMaintenance partitions, HttpContext http, CancellationToken cancellationToken)
     {
-        var horizon = partitions.EventsHorizon;
-        var found = await db.Events
-            .Where(e => e.Id == id && e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode && e.Id.CompareTo(horizon) >= 0)
+        var found = await db.Events.ServedTo(caller, partitions.EventsHorizon)
+            .Where(e => e.Id == id)
             .SingleOrDefaultAsync(cancellationToken);
         return found is null ? ApiErrors.NotFound(http, "event", id) : TypedResults.Ok(EventResponse.From(found));
     }

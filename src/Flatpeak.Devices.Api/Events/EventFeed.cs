@@ -26,6 +26,10 @@ public static class EventFeed
 
     private const string Settled = "SELECT * FROM events WHERE xact_id < " + SettledBelowSql;
 
+    /// <summary>The caller's events (its account and mode) still served: ids from <paramref name="horizon"/>, the oldest within the retention, on.</summary>
+    public static IQueryable<ApiEvent> ServedTo(this IQueryable<ApiEvent> events, Caller caller, string horizon) =>
+        events.Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode && e.Id.CompareTo(horizon) >= 0);
+
     /// <summary>
     /// One page, newest first, of the events from <paramref name="horizon"/> (the oldest id within the retention) on;
     /// null when the cursor is not such an event of the caller's account and mode.
@@ -38,8 +42,8 @@ public static class EventFeed
         long position = 0;
         if (cursor is not null)
         {
-            var found = await db.Events
-                .Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode && e.Id == cursor && e.Id.CompareTo(horizon) >= 0)
+            var found = await db.Events.ServedTo(caller, horizon)
+                .Where(e => e.Id == cursor)
                 .Select(e => (long?)e.TransactionId)
                 .SingleOrDefaultAsync(cancellationToken);
             if (found is null)
@@ -50,8 +54,7 @@ public static class EventFeed
             position = found.Value;
         }
 
-        var events = db.Events.FromSqlRaw(Settled)
-            .Where(e => e.AccountId == caller.AccountId && e.LiveMode == caller.LiveMode && e.Id.CompareTo(horizon) >= 0);
+        var events = db.Events.FromSqlRaw(Settled).ServedTo(caller, horizon);
         if (query.TypeFilter is { } type)
         {
             events = events.Where(e => e.Type == type);

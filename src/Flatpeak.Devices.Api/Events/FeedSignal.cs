@@ -1,3 +1,4 @@
+using Flatpeak.Devices.Api.Common;
 using Flatpeak.Devices.Api.Data;
 using Npgsql;
 
@@ -20,18 +21,18 @@ public sealed partial class FeedSignal(NpgsqlDataSource database, IConfiguration
 
     /// <summary>This instance's notifications carry it, so that it does not wake itself twice.</summary>
     private readonly string _instance = Guid.NewGuid().ToString("N");
-    private readonly SemaphoreSlim _dispatch = new(0, 1);
-    private readonly SemaphoreSlim _notify = new(0, 1);
+    private readonly WakeUp _dispatch = new();
+    private readonly WakeUp _notify = new();
 
     /// <summary>Events were committed here: wake this instance's dispatch now, and the others' soon.</summary>
     public void Committed()
     {
-        Wake(_dispatch);
-        Wake(_notify);
+        _dispatch.Now();
+        _notify.Now();
     }
 
     /// <summary>Wakes this instance's dispatch alone: it stopped reading the feed for want of room, and has room again.</summary>
-    public void ReadAgain() => Wake(_dispatch);
+    public void ReadAgain() => _dispatch.Now();
 
     /// <summary>True when woken (events committed here or elsewhere, or the listener (re)connected), false when the timeout passed.</summary>
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _dispatch.WaitAsync(timeout, cancellationToken);
@@ -72,7 +73,7 @@ public sealed partial class FeedSignal(NpgsqlDataSource database, IConfiguration
                 {
                     if (e.Payload != _instance)
                     {
-                        Wake(_dispatch);
+                        _dispatch.Now();
                     }
                 };
                 await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
@@ -81,7 +82,7 @@ public sealed partial class FeedSignal(NpgsqlDataSource database, IConfiguration
                 }
 
                 // Whatever was committed while no one listened is read now.
-                Wake(_dispatch);
+                _dispatch.Now();
                 while (true)
                 {
                     await connection.WaitAsync(stoppingToken);
@@ -125,22 +126,6 @@ public sealed partial class FeedSignal(NpgsqlDataSource database, IConfiguration
                 LogNotifyFailed(logger, e.Message);
                 await PauseAsync(Reconnect, stoppingToken);
             }
-        }
-    }
-
-    private static void Wake(SemaphoreSlim signal)
-    {
-        try
-        {
-            signal.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already woken.
-        }
-        catch (ObjectDisposedException)
-        {
-            // Stopping.
         }
     }
 

@@ -10,27 +10,7 @@ using Npgsql;
 namespace Flatpeak.Devices.Api.Webhooks;
 
 /// <summary>Wakes the engine's claims before their next poll: a manual retry, or due deliveries left unclaimed.</summary>
-public sealed class WebhookWakeUp : IDisposable
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Now()
-    {
-        try
-        {
-            _signal.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already woken.
-        }
-    }
-
-    /// <summary>True when woken, false when the timeout passed.</summary>
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
-
-    public void Dispose() => _signal.Dispose();
-}
+public sealed class WebhookWakeUp : WakeUp;
 
 /// <summary>
 /// Delivers events to webhook endpoints, inside the service: reads the feed into deliveries, claims due attempts,

@@ -178,6 +178,29 @@ public abstract class ApiTest : IDisposable
         return await ReadJsonAsync(response);
     }
 
+    /// <summary>
+    /// Creates <paramref name="count"/> devices from <paramref name="body"/>, alternating between two clients (two
+    /// instances), 32 at a time as a busy client would: many more at once on a shared 2-core machine would be an
+    /// overload test (answered 503 by design once the pool wait or the request budget is spent). Each must answer 201;
+    /// returns their ids, in the order sent.
+    /// </summary>
+    protected static async Task<string[]> CreateDevicesOverAsync(HttpClient first, HttpClient second, string body, int count)
+    {
+        using var inFlight = new SemaphoreSlim(32);
+        return await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+        {
+            await inFlight.WaitAsync();
+            try
+            {
+                return (await CreateDeviceAsync(i % 2 == 0 ? first : second, body)).GetProperty("id").GetString()!;
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }));
+    }
+
     protected static Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json) =>
         client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
 

@@ -36,21 +36,7 @@ public sealed class PgBouncerTests(ApiFixture api, ITestOutputHelper output) : A
         var body = CreateDeviceTests.SeedBody(await CreateLocationAsync(clientB));
 
         // 48 creates at once over both instances, then 16 keys each sent to one and retried on the other.
-        using var inFlight = new SemaphoreSlim(32);
-        var raced = await Task.WhenAll(Enumerable.Range(0, 48).Select(async i =>
-        {
-            await inFlight.WaitAsync();
-            try
-            {
-                using var response = await PostJsonAsync(i % 2 == 0 ? clientA : clientB, "/devices", body);
-                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-                return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
-            }
-            finally
-            {
-                inFlight.Release();
-            }
-        }));
+        var raced = await CreateDevicesOverAsync(clientA, clientB, body, 48);
         var keyed = new List<string>();
         for (var key = 0; key < 16; key++)
         {

@@ -32,19 +32,7 @@ public sealed class WebhookInstancesTests(ApiFixture api, ITestOutputHelper outp
         await CreateWebhookAsync(clientA, receiver.Url("/fleet"), ["*"]);
 
         var location = await CreateLocationAsync(clientB);
-        using var inFlight = new SemaphoreSlim(32);
-        var ids = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
-        {
-            await inFlight.WaitAsync();
-            try
-            {
-                return (await CreateDeviceAsync(i % 2 == 0 ? clientA : clientB, CreateDeviceTests.SeedBody(location))).GetProperty("id").GetString()!;
-            }
-            finally
-            {
-                inFlight.Release();
-            }
-        }));
+        var ids = await CreateDevicesOverAsync(clientA, clientB, CreateDeviceTests.SeedBody(location), 200);
 
         await Wait.UntilAsync(() => ObjectIds(receiver).Distinct().Count() >= 201, Deadline, "every event delivered");
         // A barrier instead of a sleep: one more event, written after all of them, reaches the receiver after every

@@ -44,14 +44,14 @@ public sealed partial class PartitionMaintenance(
     private static readonly TimeSpan LockRetry = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Device state records, by month of their <c>time</c>; a record's <c>record_reference_id</c> goes with it.</summary>
-    public MonthlyTable DeviceStates => new(
+    public MonthlyTable DeviceStates { get; } = new(
         "device_states",
         month => $"{month:yyyy-MM-dd}T00:00:00Z",
         now => now - TimeSpan.FromDays(states.Value.RetentionDays),
         "DELETE FROM device_state_references WHERE state_time < @bound::timestamptz");
 
     /// <summary>Events, by month of their id (ids begin with their creation time); their deliveries go with them.</summary>
-    public MonthlyTable Events => new(
+    public MonthlyTable Events { get; } = new(
         "events",
         month => ObjectIds.FirstAt(ObjectIds.Event, month),
         now => now - TimeSpan.FromDays(events.Value.RetentionDays),
